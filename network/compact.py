@@ -1,0 +1,347 @@
+"""The compact network: flat arrays of nodes and edges in metres, CSR travel times, a KD-tree and edge snapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+from circles.errors import CirclesError
+
+# A node at an edge's end is reached at this time (s) at least: scipy's shortest-path routines
+# ignore explicit zeros in sparse matrices, so zero-length edges get this instead.
+MIN_EDGE_TIME_S = 1e-6
+DEFAULT_SNAP_MAX_M = 200.0
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Points snapped to the nearest point of the nearest edge.
+
+    Attributes
+    ----------
+    edge
+        Index of the nearest edge (int64).
+    offset_m
+        Distance along the edge's geometry from its `u` end to the snapped point (metres).
+    fraction
+        ``offset_m`` as a share of the edge's geometric length, in [0, 1].
+    distance_m
+        Straight-line distance from the point to the snapped point (metres).
+    x, y
+        The snapped point, in the network's CRS (metres).
+    off_network
+        True where ``distance_m`` exceeds the threshold: the point is too far from any edge of
+        this mode to be reached on foot (across a river, in a field); callers report these.
+    """
+
+    edge: np.ndarray
+    offset_m: np.ndarray
+    fraction: np.ndarray
+    distance_m: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    off_network: np.ndarray
+    max_distance_m: float
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+@dataclass(frozen=True, eq=False)
+class CompactNetwork:
+    """A travel network as flat arrays: the form all shortest-path work runs on.
+
+    Nodes are intersections and dead ends (osmnx's simplification); each edge is one
+    simplified street segment with its geometry. Two-way edges are stored once and expanded in
+    both directions by `csr`. Coordinates are metres in `crs` (a local UTM zone).
+
+    Attributes
+    ----------
+    crs
+        The projected CRS of every ``x``/``y`` array, as an EPSG string such as ``"EPSG:32650"``.
+    mode
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    node_osmid, node_x, node_y, node_lon, node_lat
+        Per node: OSM id, projected metres, WGS84 degrees.
+    edge_u, edge_v
+        Node indices at the start and end of each edge.
+    edge_oneway
+        True when the edge may only be travelled from `u` to `v`.
+    edge_length_m
+        Great-circle length along the geometry (metres), as osmnx computes it.
+    edge_weighted_length_m
+        Length with the way-type factors applied (e.g. steps count double for elderly walkers).
+    edge_drive_time_s
+        Driving time at the class/maxspeed speeds (seconds); NaN for walk/bike networks.
+    edge_highway
+        Index into `highway_values` of each edge's ``highway`` tag.
+    edge_osmid
+        OSM way id of each edge (the first way of a merged chain).
+    geom_offsets, geom_x, geom_y
+        Edge ``i``'s geometry is ``geom_x/geom_y[geom_offsets[i]:geom_offsets[i + 1]]`` (metres).
+    report
+        What the build did: source, counts, what was dropped.
+    """
+
+    crs: str
+    mode: str
+    node_osmid: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    node_lon: np.ndarray
+    node_lat: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_oneway: np.ndarray
+    edge_length_m: np.ndarray
+    edge_weighted_length_m: np.ndarray
+    edge_drive_time_s: np.ndarray
+    edge_highway: np.ndarray
+    edge_osmid: np.ndarray
+    highway_values: tuple[str, ...]
+    geom_offsets: np.ndarray
+    geom_x: np.ndarray
+    geom_y: np.ndarray
+    report: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_x)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_u)
+
+    @property
+    def n_directed_edges(self) -> int:
+        """Edges counted as osmnx counts them: two-way edges twice."""
+        return int(2 * self.n_edges - self.edge_oneway.sum())
+
+    @cached_property
+    def _to_proj(self) -> pyproj.Transformer:
+        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+
+    @cached_property
+    def _to_lonlat(self) -> pyproj.Transformer:
+        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+
+    def to_xy(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+        """WGS84 lon/lat (degrees) to this network's projected x/y (metres)."""
+        x, y = self._to_proj.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        return np.asarray(x), np.asarray(y)
+
+    def to_lonlat(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Projected x/y (metres) to WGS84 lon/lat (degrees)."""
+        lon, lat = self._to_lonlat.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        return np.asarray(lon), np.asarray(lat)
+
+    @property
+    def bbox_lonlat(self) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) of the nodes, degrees."""
+        return (float(self.node_lon.min()), float(self.node_lat.min()),
+                float(self.node_lon.max()), float(self.node_lat.max()))
+
+    @property
+    def total_length_km(self) -> float:
+        return float(self.edge_length_m.sum() / 1000.0)
+
+    # ------------------------------------------------------------ travel time
+    def travel_time_s(self, speed_kmh: float | None = None, *, way_factors: bool = True) -> np.ndarray:
+        """Per-edge travel time (seconds).
+
+        Parameters
+        ----------
+        speed_kmh
+            Walking or cycling speed (km/h). For drive networks leave it None: road speeds come
+            from the highway class table / ``maxspeed``.
+        way_factors
+            Apply the way-type factors of the build (e.g. steps slower); False gives one plain
+            speed on every way, what other tools compute.
+        """
+        if speed_kmh is None:
+            if self.mode != "drive":
+                raise CirclesError(f"speed_kmh is needed for a {self.mode} network, e.g. speed_kmh=3.6")
+            t = self.edge_drive_time_s
+        else:
+            if not speed_kmh > 0:
+                raise CirclesError(f"speed_kmh is {speed_kmh}; a speed must be > 0 km/h (e.g. 3.6 for elderly walkers)")
+            length = self.edge_weighted_length_m if way_factors else self.edge_length_m
+            t = length / (speed_kmh / 3.6)
+        return np.maximum(t, MIN_EDGE_TIME_S)
+
+    def csr(self, edge_weight: np.ndarray) -> sparse.csr_matrix:
+        """Directed adjacency matrix with one weight per edge, two-way edges in both directions.
+
+        Parallel edges keep their smallest weight and self-loops are dropped, so scipy's
+        shortest-path routines give the same times as networkx on the multigraph.
+        """
+        w = np.maximum(np.asarray(edge_weight, dtype=float), MIN_EDGE_TIME_S)
+        two = ~self.edge_oneway
+        rows = np.concatenate([self.edge_u, self.edge_v[two]])
+        cols = np.concatenate([self.edge_v, self.edge_u[two]])
+        vals = np.concatenate([w, w[two]])
+        keep = rows != cols
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        key = rows.astype(np.int64) * self.n_nodes + cols
+        order = np.lexsort((vals, key))
+        key, vals = key[order], vals[order]
+        first = np.concatenate([[True], key[1:] != key[:-1]])
+        key, vals = key[first], vals[first]
+        return sparse.csr_matrix(
+            (vals, (key // self.n_nodes, key % self.n_nodes)), shape=(self.n_nodes, self.n_nodes)
+        )
+
+    # -------------------------------------------------------------- geometry
+    @cached_property
+    def kdtree(self) -> cKDTree:
+        """KD-tree of the node coordinates (metres)."""
+        return cKDTree(np.column_stack([self.node_x, self.node_y]))
+
+    def edge_lines(self) -> np.ndarray:
+        """Shapely LineStrings of every edge, metres in `crs`."""
+        coords = np.column_stack([self.geom_x, self.geom_y])
+        idx = np.repeat(np.arange(self.n_edges), np.diff(self.geom_offsets))
+        return shapely.linestrings(coords, indices=idx)
+
+    @cached_property
+    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
+        """Every straight piece of every edge: its edge, its start offset along the edge, and an STRtree."""
+        n_pts = len(self.geom_x)
+        starts = np.arange(n_pts - 1)
+        ends_of_edges = self.geom_offsets[1:] - 1
+        is_last = np.zeros(n_pts, dtype=bool)
+        is_last[ends_of_edges] = True
+        seg_start = starts[~is_last[:-1]]
+        seg_edge = np.repeat(np.arange(self.n_edges), np.diff(self.geom_offsets) - 1)
+        dx = self.geom_x[seg_start + 1] - self.geom_x[seg_start]
+        dy = self.geom_y[seg_start + 1] - self.geom_y[seg_start]
+        seg_len = np.hypot(dx, dy)
+        cum = np.cumsum(seg_len)
+        edge_first_seg = self.geom_offsets[:-1] - np.arange(self.n_edges)
+        before = np.concatenate([[0.0], cum])[edge_first_seg]
+        seg_offset = np.concatenate([[0.0], cum[:-1]]) - before[seg_edge]
+        lines = shapely.linestrings(
+            np.stack([
+                np.column_stack([self.geom_x[seg_start], self.geom_y[seg_start]]),
+                np.column_stack([self.geom_x[seg_start + 1], self.geom_y[seg_start + 1]]),
+            ], axis=1)
+        )
+        return seg_start, seg_edge, seg_offset, shapely.STRtree(lines)
+
+    @cached_property
+    def edge_geom_length_m(self) -> np.ndarray:
+        """Length of each edge's geometry in the projected CRS (metres)."""
+        d = np.hypot(np.diff(self.geom_x), np.diff(self.geom_y))
+        cum = np.concatenate([[0.0], np.cumsum(d)])
+        return cum[self.geom_offsets[1:] - 1] - cum[self.geom_offsets[:-1]]
+
+    def snap(self, x: Any, y: Any, *, max_distance_m: float = DEFAULT_SNAP_MAX_M) -> Snap:
+        """Snap points to the nearest point on the nearest edge (not merely the nearest node).
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in this network's CRS (metres); see `to_xy`.
+        max_distance_m
+            Points farther than this from every edge are flagged ``off_network`` (they are
+            still snapped, so callers can report how far off they are).
+        """
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        y = np.atleast_1d(np.asarray(y, dtype=float))
+        if x.shape != y.shape:
+            raise CirclesError(f"snap: x has {len(x)} values but y has {len(y)}; give one x and one y per point")
+        n = len(x)
+        if n == 0:
+            e = np.zeros(0)
+            return Snap(e.astype(np.int64), e, e, e, e, e, e.astype(bool), max_distance_m)
+        if not np.all(np.isfinite(x) & np.isfinite(y)):
+            raise CirclesError("snap: some points have missing or infinite coordinates; drop or fix them first")
+        seg_start, seg_edge, seg_offset, tree = self._segments
+        pts = shapely.points(x, y)
+        (pi, si), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        # query_nearest returns one pair per point in input order when all_matches is False
+        order = np.argsort(pi, kind="stable")
+        pi, si, dist = pi[order], si[order], dist[order]
+        s = seg_start[si]
+        ax, ay = self.geom_x[s], self.geom_y[s]
+        bx, by = self.geom_x[s + 1], self.geom_y[s + 1]
+        dx, dy = bx - ax, by - ay
+        seg_len2 = dx * dx + dy * dy
+        t = np.where(seg_len2 > 0, ((x - ax) * dx + (y - ay) * dy) / np.where(seg_len2 > 0, seg_len2, 1.0), 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        px, py = ax + t * dx, ay + t * dy
+        edge = seg_edge[si]
+        offset = seg_offset[si] + t * np.sqrt(seg_len2)
+        glen = self.edge_geom_length_m[edge]
+        fraction = np.where(glen > 0, np.clip(offset / np.where(glen > 0, glen, 1.0), 0.0, 1.0), 0.0)
+        distance = np.hypot(x - px, y - py)
+        return Snap(edge=edge.astype(np.int64), offset_m=offset, fraction=fraction, distance_m=distance,
+                    x=px, y=py, off_network=distance > max_distance_m, max_distance_m=float(max_distance_m))
+
+    # ------------------------------------------------------------- summaries
+    def summary(self) -> dict[str, Any]:
+        """What a planner checks data with: sizes, length, components, what was dropped, bbox, CRS."""
+        r = dict(self.report)
+        r.update({
+            "mode": self.mode,
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "directed_edges": self.n_directed_edges,
+            "length_km": round(self.total_length_km, 3),
+            "bbox_lonlat": [round(v, 6) for v in self.bbox_lonlat],
+            "crs": self.crs,
+        })
+        return r
+
+    # ------------------------------------------------------------ conversion
+    def to_networkx(self, speed_kmh: float | None = None):
+        """An osmnx-style MultiDiGraph (projected): node x/y/lon/lat, edge length, travel_time, geometry."""
+        import networkx as nx
+
+        G = nx.MultiDiGraph(crs=self.crs, mode=self.mode, simplified=True)
+        for i in range(self.n_nodes):
+            G.add_node(int(self.node_osmid[i]), x=float(self.node_x[i]), y=float(self.node_y[i]),
+                       lon=float(self.node_lon[i]), lat=float(self.node_lat[i]))
+        tt = self.travel_time_s(speed_kmh) if (speed_kmh or self.mode == "drive") else None
+        lines = self.edge_lines()
+        ids = self.node_osmid
+        for i in range(self.n_edges):
+            u, v = int(ids[self.edge_u[i]]), int(ids[self.edge_v[i]])
+            attrs = {"osmid": int(self.edge_osmid[i]), "length": float(self.edge_length_m[i]),
+                     "highway": self.highway_values[self.edge_highway[i]],
+                     "oneway": bool(self.edge_oneway[i]), "geometry": lines[i]}
+            if tt is not None:
+                attrs["travel_time"] = float(tt[i])
+            G.add_edge(u, v, **attrs, reversed=False)
+            if not self.edge_oneway[i]:
+                G.add_edge(v, u, **{**attrs, "geometry": lines[i].reverse()}, reversed=True)
+        return G
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the network, for the cache (no pickles)."""
+        out = {k: getattr(self, k) for k in _ARRAY_FIELDS}
+        out["highway_values"] = np.array(self.highway_values, dtype=str)
+        out["crs"] = np.array(self.crs)
+        out["mode"] = np.array(self.mode)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], report: dict[str, Any]) -> CompactNetwork:
+        return cls(crs=str(arrays["crs"]), mode=str(arrays["mode"]),
+                   highway_values=tuple(str(v) for v in arrays["highway_values"]),
+                   report=report, **{k: arrays[k] for k in _ARRAY_FIELDS})
+
+
+_ARRAY_FIELDS = (
+    "node_osmid", "node_x", "node_y", "node_lon", "node_lat", "edge_u", "edge_v", "edge_oneway",
+    "edge_length_m", "edge_weighted_length_m", "edge_drive_time_s", "edge_highway", "edge_osmid",
+    "geom_offsets", "geom_x", "geom_y",
+)
