@@ -217,9 +217,13 @@ def from_graph(G, *, rules: ModeRules, source: str = "graph") -> CompactNetwork:
         raise CirclesError(f"{source}: the graph is projected ({crs}); save the unprojected osmnx graph (EPSG:4326)")
     ways = []
     next_id = max(nodes) + 1 if nodes else 1
+    seen: set[tuple[int, int, float]] = set()
     for k, (u, v, key, d) in enumerate(G.edges(keys=True, data=True)):
-        if rules.bidirectional and d.get("reversed", False) is True:
-            continue  # osmnx stores each two-way street twice; its reversed copy adds nothing
+        if rules.bidirectional:  # osmnx stores each two-way street twice; keep one copy
+            twin = (min(u, v), max(u, v), round(float(d.get("length", 0.0)), 1))
+            if twin in seen:
+                continue
+            seen.add(twin)
         hw = d.get("highway", "unclassified")
         hw = hw[0] if isinstance(hw, list) else hw
         tags = {"highway": str(hw)}

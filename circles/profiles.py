@@ -1,0 +1,532 @@
+"""Service profiles: categories, tiers, walking speeds and rules, read from TOML into frozen objects.
+
+A profile says, per service category (elderly care, meals, child protection), which facility tiers
+count, how far (minutes or metres) and how fast (km/h) residents travel to them, which population
+column is the demand, which ledger strings and OSM tags mean the category, and which per-district
+rules the coverage step checks. Every number carries a ``source``; what could not be verified is
+listed in ``Profile.unverified``. The TOML layout is described in ``data/profiles/README.md``.
+
+Example
+-------
+>>> profile = load_profile("15min")
+>>> profile.category("elderly").tier("station").threshold_minutes()
+15.0
+>>> profile.match_category("日间照料中心")
+('elderly', 'station')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from circles.errors import CirclesError
+
+__all__ = [
+    "SpeedPreset", "Tier", "Rule", "Category", "Profile",
+    "builtin_profile_dir", "list_profiles", "load_profile", "profile_from_dict",
+]
+
+MODES = ("walk", "bike", "drive")
+DEMAND_COLUMNS = ("pop_60plus", "pop_0_17", "population")
+RULE_KINDS = ("min_facilities", "area_per_households")
+_KEYS = {  # the valid keys of every table of the TOML layout
+    "profile": ("id", "label_zh", "label_en", "base", "sources", "unverified", "age_shares",
+                "speed_presets", "categories", "rules"),
+    "age_shares": ("pop_60plus", "pop_0_17", "source"),
+    "speed_preset": ("speed_kmh", "label_zh", "label_en", "source"),
+    "category": ("label_zh", "label_en", "demand_column", "osm_tags", "aliases", "source", "tiers"),
+    "tier": ("label_zh", "label_en", "minutes", "distance_m", "mode", "speed_preset", "aliases",
+             "source"),
+    "rule": ("kind", "category", "tier", "min_count", "min_area_m2_per_100_households",
+             "label_zh", "label_en", "source", "enabled"),
+}
+
+
+@dataclass(frozen=True)
+class SpeedPreset:
+    """A named travel speed (km/h) with its citation, e.g. ``elderly`` = 3.6 km/h (1.0 m/s)."""
+
+    id: str
+    speed_kmh: float
+    label_zh: str
+    label_en: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One level of a category (e.g. street centre, community station) and its travel threshold.
+
+    The threshold is given either in ``minutes`` or as a walking ``distance_m`` (metres, as
+    GB 50180-2018 states it); ``speed_kmh`` is the travel speed resolved from ``speed_preset``.
+    Drive tiers use road speeds by class: their ``speed_kmh`` is 0.0 unless a preset is named.
+    """
+
+    id: str
+    label_zh: str
+    label_en: str
+    minutes: float | None
+    distance_m: float | None
+    mode: str
+    speed_preset: str
+    speed_kmh: float
+    aliases: tuple[str, ...]
+    source: str
+
+    def threshold_minutes(self) -> float:
+        """Travel-time threshold (minutes): ``minutes``, or ``distance_m`` walked at ``speed_kmh``.
+
+        Examples
+        --------
+        A 1,000 m GB 50180 circle walked at 3.6 km/h (1.0 m/s) is 1000 / 1.0 / 60 = 16.7 minutes.
+        """
+        if self.minutes is not None:
+            return float(self.minutes)
+        return float(self.distance_m) / (self.speed_kmh / 3.6) / 60.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A per-district requirement checked by the coverage step.
+
+    ``min_facilities``: at least ``min_count`` facilities of ``category`` (and ``tier``, when
+    given) per district. ``area_per_households``: at least ``min_area_m2_per_100_households``
+    square metres of ``category`` floor area per 100 households.
+    """
+
+    kind: str
+    category: str
+    tier: str | None
+    min_count: int | None
+    min_area_m2_per_100_households: float | None
+    label_zh: str
+    label_en: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Category:
+    """A service category (``elderly``, ``meal``, ``child``) with its tiers, demand and aliases.
+
+    ``osm_tags`` are ``(key, value)`` pairs, any of which marks an OSM feature as this category
+    (value ``"*"`` = any value); they are a fallback, since OSM in China has few such features.
+    """
+
+    id: str
+    label_zh: str
+    label_en: str
+    tiers: tuple[Tier, ...]
+    demand_column: str
+    osm_tags: tuple[tuple[str, str], ...]
+    aliases: tuple[str, ...]
+    source: str
+
+    def tier(self, tier_id: str) -> Tier:
+        """The tier with id ``tier_id``; `CirclesError` listing the valid ids when unknown."""
+        for tier in self.tiers:
+            if tier.id == tier_id:
+                return tier
+        valid = ", ".join(t.id for t in self.tiers)
+        raise CirclesError(f"category '{self.id}' has no tier {tier_id!r}; valid tiers: {valid}")
+
+    @property
+    def minutes(self) -> float:
+        """The largest tier threshold (minutes)."""
+        return max(t.threshold_minutes() for t in self.tiers)
+
+
+def _norm(value: str) -> str:
+    """Fold full-width forms, case and all whitespace, so ledger spellings compare equal."""
+    return "".join(unicodedata.normalize("NFKC", str(value)).casefold().split())
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A complete, validated service profile; build it with `load_profile` or `profile_from_dict`.
+
+    ``age_shares`` maps demand columns to population shares (e.g. ``{"pop_60plus": 0.187}``),
+    used when only total population is known; ``age_shares_source`` cites them.
+    """
+
+    id: str
+    label_zh: str
+    label_en: str
+    categories: tuple[Category, ...]
+    speed_presets: tuple[SpeedPreset, ...]
+    rules: tuple[Rule, ...]
+    age_shares: Mapping[str, float]
+    unverified: tuple[str, ...]
+    sources: tuple[str, ...]
+    age_shares_source: str = ""
+    _lookup: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lookup: dict[str, set[tuple[str, str | None]]] = {}
+        for cat in self.categories:
+            for name in (cat.id, cat.label_zh, cat.label_en, *cat.aliases):
+                lookup.setdefault(_norm(name), set()).add((cat.id, None))
+            for tier in cat.tiers:
+                for name in (f"{cat.id}.{tier.id}", tier.id, tier.label_zh, tier.label_en,
+                             *tier.aliases):
+                    lookup.setdefault(_norm(name), set()).add((cat.id, tier.id))
+        tier_ids = {_norm(t.id) for c in self.categories for t in c.tiers}
+        for key, targets in lookup.items():
+            if len(targets) > 1 and len({c for c, _ in targets}) == 1:  # category + its own tier
+                tiers = {t for _, t in targets if t is not None}
+                if len(tiers) == 1:
+                    targets.discard((next(iter(targets))[0], None))
+            if len(targets) > 1 and key not in tier_ids:
+                names = " and ".join(sorted(f"{c}.{t}" if t else c for c, t in targets))
+                raise CirclesError(f"profile '{self.id}': the label or alias {key!r} names both "
+                                   f"{names}; make labels and aliases unique per category")
+        object.__setattr__(self, "_lookup", lookup)
+
+    def category(self, category_id: str) -> Category:
+        """The category with id ``category_id``; `CirclesError` listing the valid ids when unknown."""
+        for cat in self.categories:
+            if cat.id == category_id:
+                return cat
+        valid = ", ".join(c.id for c in self.categories)
+        raise CirclesError(f"profile '{self.id}' has no category {category_id!r}; "
+                           f"valid categories: {valid}")
+
+    def match_category(self, value: str) -> tuple[str, str | None]:
+        """Map a ledger value to ``(category_id, tier_id or None)``.
+
+        ``value`` may be a category id, Chinese or English label, a tier id (``"centre"`` or
+        ``"elderly.centre"``), a tier label or an alias; case, full-width forms and whitespace
+        are ignored. Unknown or ambiguous values raise `CirclesError` listing the allowed values.
+
+        Examples
+        --------
+        >>> load_profile("15min").match_category("  Elderly ")
+        ('elderly', None)
+        """
+        targets = self._lookup.get(_norm(value), set())
+        if len(targets) == 1:
+            return next(iter(targets))
+        if targets:
+            names = ", ".join(sorted(f"{c}.{t}" for c, t in targets))
+            raise CirclesError(f"category value {value!r} is ambiguous in profile '{self.id}': "
+                               f"it names {names}; write one of these instead")
+        allowed = []
+        for cat in self.categories:
+            allowed += [cat.id, cat.label_zh, cat.label_en]
+            for tier in cat.tiers:
+                allowed += [f"{cat.id}.{tier.id}", tier.label_zh, tier.label_en]
+        raise CirclesError(f"category value {value!r} is not known to profile '{self.id}'; "
+                           f"allowed values: {', '.join(allowed)} (or one of their aliases); "
+                           f"add it to `aliases` in a profile TOML to accept it")
+
+    def with_overrides(self, *, minutes: float | None = None,
+                       speed_kmh: float | None = None) -> Profile:
+        """A copy where every tier's threshold is ``minutes`` and walk/bike speeds are ``speed_kmh``.
+
+        Parameters
+        ----------
+        minutes
+            Threshold (minutes) for every tier of every category; replaces distance thresholds.
+        speed_kmh
+            Travel speed (km/h) for every walking and cycling tier; drive tiers keep road speeds.
+        """
+        for name, number in (("minutes", minutes), ("speed_kmh", speed_kmh)):
+            if number is not None and not (_is_number(number) and number > 0):
+                raise CirclesError(f"with_overrides: {name} must be a number > 0, got {number!r}; "
+                                   f"e.g. {name}={15 if name == 'minutes' else 3.6}")
+        categories = []
+        for cat in self.categories:
+            tiers = []
+            for tier in cat.tiers:
+                changes: dict[str, Any] = {}
+                if minutes is not None:
+                    changes.update(minutes=float(minutes), distance_m=None)
+                if speed_kmh is not None and tier.mode != "drive":
+                    changes.update(speed_kmh=float(speed_kmh))
+                if changes:
+                    said = ", ".join(f"{k}={v}" for k, v in changes.items() if v is not None)
+                    changes["source"] = f"overridden ({said}); was: {tier.source}"
+                tiers.append(dataclasses.replace(tier, **changes))
+            categories.append(dataclasses.replace(cat, tiers=tuple(tiers)))
+        return dataclasses.replace(self, categories=tuple(categories))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Checker:
+    """Reads values out of TOML tables, gathering every problem so they are raised at once."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"[{path}] {message}" if path else message)
+
+    def table(self, value: Any, path: str, kind: str | None = None) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, f"must be a table, got {value!r}; write it as [{path}]")
+            return {}
+        for key in value if kind else ():
+            if key not in _KEYS[kind]:
+                where = f"in [{path}]" if path else "at top level"
+                self.problems.append(f"unknown key {key!r} {where}; "
+                                     f"valid keys: {', '.join(_KEYS[kind])}")
+        return value
+
+    def entries(self, value: Any, path: str, kind: str) -> list[tuple[str, dict, str]]:
+        """``(id, table, path)`` of every sub-table of the table at ``path``, e.g. each tier."""
+        return [(name, self.table(value, f"{path}.{name}", kind), f"{path}.{name}")
+                for name, value in self.table(value, path).items()]
+
+    def text(self, table: dict, key: str, path: str, default: str | None = None) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            self.fail(path, f"{key} must be a non-empty text, got {value!r}; e.g. {key} = \"...\"")
+            return ""
+        return value
+
+    def texts(self, table: dict, key: str, path: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(path, f"{key} must be a list of texts, got {value!r}; "
+                            f"e.g. {key} = [\"日间照料中心\", \"day care\"]")
+            return ()
+        return tuple(value)
+
+    def number(self, table: dict, key: str, path: str, *, required: bool = True,
+               upper: float | None = None) -> float | None:
+        if key not in table:
+            if required:
+                self.fail(path, f"{key} is missing; add e.g. {key} = 15")
+            return None
+        value = table[key]
+        if not _is_number(value) or value <= 0 or (upper is not None and value >= upper):
+            bound = f"> 0 and < {upper}" if upper is not None else "> 0"
+            self.fail(path, f"{key} must be a number {bound}, got {value!r}")
+            return None
+        return float(value)
+
+    def choice(self, table: dict, key: str, path: str, allowed: tuple[str, ...],
+               default: str | None = None) -> str:
+        value = table.get(key, default)
+        if value not in allowed:
+            self.fail(path, f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+            return ""
+        return value
+
+
+def _osm_tags(ck: _Checker, table: dict, path: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for text in ck.texts(table, "osm_tags", path):
+        key, sep, value = (part.strip() for part in text.partition("="))
+        if not (key and sep and value):
+            ck.fail(path, f"osm_tags entry {text!r} must look like \"key=value\" "
+                          f"(value * = any), e.g. \"amenity=nursing_home\"")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def _tier(ck: _Checker, tid: str, t: dict, path: str, presets: dict[str, SpeedPreset]) -> Tier:
+    if ("minutes" in t) == ("distance_m" in t):
+        ck.fail(path, "give exactly one of minutes or distance_m, e.g. minutes = 15")
+    minutes = ck.number(t, "minutes", path, required=False)
+    distance_m = ck.number(t, "distance_m", path, required=False)
+    mode = ck.choice(t, "mode", path, MODES, default="walk")
+    if mode == "drive" and "distance_m" in t:
+        ck.fail(path, "a drive tier needs minutes, not distance_m (road speeds vary by class)")
+    preset = ck.text(t, "speed_preset", path, default="" if mode == "drive" else None)
+    speed_kmh = 0.0
+    if preset and preset in presets:
+        speed_kmh = presets[preset].speed_kmh
+    elif preset:
+        ck.fail(path, f"speed_preset {preset!r} is not defined; defined presets: "
+                      f"{', '.join(presets) or 'none'}; add [speed_presets.{preset}] or use one")
+    return Tier(tid, ck.text(t, "label_zh", path), ck.text(t, "label_en", path), minutes,
+                distance_m, mode, preset, speed_kmh, ck.texts(t, "aliases", path),
+                ck.text(t, "source", path, default=ck.source))
+
+
+def _rule(ck: _Checker, r: dict, path: str, categories: dict[str, Category]) -> Rule:
+    kind = ck.choice(r, "kind", path, RULE_KINDS)
+    cid = ck.choice(r, "category", path, tuple(categories))
+    tier = r.get("tier")
+    if tier is not None and cid and tier not in {t.id for t in categories[cid].tiers}:
+        ck.fail(path, f"tier {tier!r} is not a tier of category '{cid}'; valid tiers: "
+                      f"{', '.join(t.id for t in categories[cid].tiers)}")
+    count = r.get("min_count")
+    area = None
+    if kind == "min_facilities" and not (isinstance(count, int) and not isinstance(count, bool)
+                                         and count >= 1):
+        ck.fail(path, f"min_count must be a whole number >= 1, got {count!r}; e.g. min_count = 1")
+    if kind == "area_per_households":
+        area = ck.number(r, "min_area_m2_per_100_households", path)
+    wrong = {"min_facilities": "min_area_m2_per_100_households",
+             "area_per_households": "min_count"}.get(kind)
+    if wrong in r:
+        ck.fail(path, f"{wrong} does not apply to kind = {kind!r}; remove it")
+    return Rule(kind, cid, tier, count if kind == "min_facilities" else None, area,
+                ck.text(r, "label_zh", path), ck.text(r, "label_en", path),
+                ck.text(r, "source", path, default=ck.source))
+
+
+def profile_from_dict(data: Mapping[str, Any], *, source: str) -> Profile:
+    """Validate a parsed profile (the TOML layout as nested dicts) and build a `Profile`.
+
+    Parameters
+    ----------
+    data
+        The profile tables; ``base = "15min"`` (a built-in name or a path) merges ``data``
+        over that profile first.
+    source
+        Name of the input (file path) used in error messages and as the default ``source``.
+
+    Raises
+    ------
+    CirclesError
+        Listing every unknown key and invalid value, each with its table and the fix.
+    """
+    if not isinstance(data, Mapping):
+        raise CirclesError(f"{source}: a profile must be a table of keys, got {type(data).__name__}")
+    data = _apply_base(dict(data), source, frozenset())
+    ck = _Checker(source)
+    top = ck.table(data, "", "profile")
+    presets = {}
+    for pid, p, path in ck.entries(top.get("speed_presets", {}), "speed_presets", "speed_preset"):
+        presets[pid] = SpeedPreset(pid, ck.number(p, "speed_kmh", path), ck.text(p, "label_zh", path),
+                                   ck.text(p, "label_en", path), ck.text(p, "source", path, source))
+    categories: dict[str, Category] = {}
+    for cid, c, path in ck.entries(top.get("categories", {}), "categories", "category"):
+        tiers = tuple(_tier(ck, tid, t, tpath, presets)
+                      for tid, t, tpath in ck.entries(c.get("tiers", {}), f"{path}.tiers", "tier"))
+        if not tiers:
+            ck.fail(path, f"needs at least one tier, e.g. [{path}.tiers.station] with minutes = 15")
+        categories[cid] = Category(
+            cid, ck.text(c, "label_zh", path), ck.text(c, "label_en", path), tiers,
+            ck.choice(c, "demand_column", path, DEMAND_COLUMNS), _osm_tags(ck, c, path),
+            ck.texts(c, "aliases", path), ck.text(c, "source", path, source))
+    if not top.get("categories"):
+        ck.fail("", "no categories; add at least one table such as [categories.elderly]")
+    rules = []
+    for _, r, path in ck.entries(top.get("rules", {}), "rules", "rule"):
+        enabled = r.get("enabled", True)
+        if not isinstance(enabled, bool):
+            ck.fail(path, f"enabled must be true or false, got {enabled!r}")
+        rule = _rule(ck, r, path, categories)
+        if enabled is not False:
+            rules.append(rule)
+    ages = ck.table(top.get("age_shares", {}), "age_shares", "age_shares")
+    shares = {k: ck.number(ages, k, "age_shares", upper=1.0) for k in ("pop_60plus", "pop_0_17")
+              if k in ages}
+    fields = dict(
+        id=ck.text(top, "id", ""), label_zh=ck.text(top, "label_zh", ""),
+        label_en=ck.text(top, "label_en", ""), categories=tuple(categories.values()),
+        speed_presets=tuple(presets.values()), rules=tuple(rules),
+        age_shares=MappingProxyType(shares), unverified=ck.texts(top, "unverified", ""),
+        sources=ck.texts(top, "sources", ""),
+        age_shares_source=ck.text(ages, "source", "age_shares", source))
+    if ck.problems:
+        more = f" ({len(ck.problems)} problems)" if len(ck.problems) > 1 else ""
+        raise CirclesError(f"{source}{more}: " + " | ".join(ck.problems))
+    return Profile(**fields)
+
+
+def _merge(base: dict, over: dict, source: str) -> dict:
+    """Deep-merge ``over`` onto ``base``: tables by key (ids), other values replaced.
+
+    ``sources`` and ``unverified`` lists are appended. A table whose values are overridden
+    without a new ``source`` gets one saying so; ``minutes`` replaces ``distance_m`` and back.
+    """
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            old = {k: v for k, v in old.items()
+                   if not (k == "distance_m" and "minutes" in value)
+                   and not (k == "minutes" and "distance_m" in value)}
+            if "source" not in value and "source" in old and any(
+                    not isinstance(v, dict) for v in value.values()):
+                value = {**value, "source": f"{source} (user override; base: {old['source']})"}
+            out[key] = _merge(old, value, source)
+        elif key in ("sources", "unverified") and isinstance(value, list) and isinstance(old, list):
+            out[key] = old + [v for v in value if v not in old]
+        else:
+            out[key] = value
+    return out
+
+
+def _apply_base(data: dict, source: str, seen: frozenset[Path]) -> dict:
+    if "base" not in data:
+        return data
+    base = data.pop("base")
+    if not isinstance(base, str) or not base.strip():
+        raise CirclesError(f"{source}: base must be a profile name or path, got {base!r}; "
+                           f"e.g. base = \"15min\"")
+    path = _locate(base, Path(source).parent).resolve()
+    if path in seen:
+        raise CirclesError(f"{source}: base {base!r} leads back to itself; remove the cycle")
+    base_data = _apply_base(_read_toml(path), str(path), seen | {path})
+    return _merge(base_data, data, source)
+
+
+def builtin_profile_dir() -> Path:
+    """The folder holding the built-in profiles (``data/profiles`` at the repository root)."""
+    return Path(__file__).resolve().parents[1] / "data" / "profiles"
+
+
+def list_profiles() -> list[str]:
+    """Names of the built-in profiles, e.g. ``["15min", "gb50180", "rural"]``."""
+    return sorted(p.stem for p in builtin_profile_dir().glob("*.toml"))
+
+
+def _locate(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    if isinstance(name_or_path, str) and name_or_path in list_profiles():
+        return builtin_profile_dir() / f"{name_or_path}.toml"
+    path = Path(name_or_path).expanduser()
+    if relative_to is not None and not path.is_absolute() and not path.is_file():
+        path = relative_to / path
+    if path.is_file():
+        return path
+    raise CirclesError(f"profile {str(name_or_path)!r} not found: it is neither a built-in "
+                       f"profile ({', '.join(list_profiles())}) nor an existing file; pass a "
+                       f"built-in name or the path of a TOML file, e.g. my_profile.toml")
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CirclesError(f"{path}: not valid TOML ({exc}); check quotes, brackets and "
+                           f"commas there") from None
+    except OSError as exc:
+        raise CirclesError(f"{path}: cannot be read ({exc.strerror}); check the path") from None
+
+
+def load_profile(name_or_path: str | Path = "15min") -> Profile:
+    """Load a built-in profile by name, or a user profile from a TOML file.
+
+    Parameters
+    ----------
+    name_or_path
+        A built-in name (see `list_profiles`) or the path of a TOML file. A user file may set
+        ``base = "15min"`` and override any field of the base: tables merge by key, so
+        categories match by id and tiers by id. Without ``id`` it is named after the file.
+
+    Examples
+    --------
+    >>> load_profile("gb50180").category("elderly").tier("centre").distance_m
+    1000.0
+    """
+    path = _locate(name_or_path)
+    data = _read_toml(path)
+    if path.parent != builtin_profile_dir():
+        data.setdefault("id", path.stem)
+    return profile_from_dict(data, source=str(path))

@@ -1,0 +1,353 @@
+"""Tests for circles.profiles: built-in TOML profiles, matching, user overrides and validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+
+import pytest
+
+from circles.errors import CirclesError
+from circles.profiles import (
+    Profile,
+    builtin_profile_dir,
+    list_profiles,
+    load_profile,
+    profile_from_dict,
+)
+
+
+@pytest.fixture(scope="module")
+def default() -> Profile:
+    return load_profile()
+
+
+def write(tmp_path, text: str, name: str = "my.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- built-in profiles
+
+def test_list_profiles():
+    assert list_profiles() == ["15min", "gb50180", "rural"]
+    assert (builtin_profile_dir() / "15min.toml").is_file()
+
+
+@pytest.mark.parametrize("name", ["15min", "gb50180", "rural"])
+def test_builtin_loads_with_bilingual_labels_and_sources(name):
+    profile = load_profile(name)
+    assert profile.id == name
+    assert [c.id for c in profile.categories] == ["elderly", "meal", "child"]
+    assert profile.sources and profile.unverified
+    for cat in profile.categories:
+        assert cat.label_zh and cat.label_en and cat.source
+        for tier in cat.tiers:
+            assert tier.label_zh and tier.label_en and tier.source
+            assert tier.threshold_minutes() > 0
+    for preset in profile.speed_presets:
+        assert preset.label_zh and preset.label_en and preset.source
+
+
+def test_default_profile_values(default):
+    assert default.id == "15min"
+    speeds = {p.id: p.speed_kmh for p in default.speed_presets}
+    assert speeds == {"elderly": 3.6, "frail": 2.7, "adult": 4.5}
+    elderly, meal, child = (default.category(c) for c in ("elderly", "meal", "child"))
+    assert [t.id for t in elderly.tiers] == ["centre", "station"]
+    assert [t.id for t in meal.tiers] == ["point"]
+    assert [t.id for t in child.tiers] == ["station", "home"]
+    assert (elderly.demand_column, meal.demand_column, child.demand_column) == (
+        "pop_60plus", "pop_60plus", "pop_0_17")
+    for cat in (elderly, meal, child):
+        assert cat.minutes == 15
+        assert all(t.minutes == 15 and t.distance_m is None and t.mode == "walk" for t in cat.tiers)
+    assert all(t.speed_preset == "elderly" and t.speed_kmh == 3.6 for t in elderly.tiers + meal.tiers)
+    assert all(t.speed_preset == "adult" and t.speed_kmh == 4.5 for t in child.tiers)
+    assert elderly.tier("station").label_zh == "社区养老服务站/日间照料中心"
+    assert child.tier("home").label_zh == "儿童之家"
+    assert ("social_facility:for", "senior") in elderly.osm_tags
+
+
+def test_default_age_shares_and_rules(default):
+    assert default.age_shares["pop_60plus"] == pytest.approx(0.1870)
+    assert default.age_shares["pop_0_17"] == pytest.approx(0.21, abs=0.005)
+    assert "18.70%" in default.age_shares_source
+    rules = {(r.kind, r.category, r.tier): r for r in default.rules}
+    assert rules[("min_facilities", "elderly", "centre")].min_count == 1
+    assert rules[("min_facilities", "child", "station")].min_count == 1
+    area = rules[("area_per_households", "elderly", None)]
+    assert area.min_area_m2_per_100_households == 20 and area.min_count is None
+
+
+def test_gb50180_distances():
+    profile = load_profile("gb50180")
+    elderly = profile.category("elderly")
+    assert elderly.tier("centre").distance_m == 1000 and elderly.tier("centre").minutes is None
+    assert elderly.tier("station").distance_m == 300
+    assert elderly.tier("centre").threshold_minutes() == pytest.approx(1000 / 1.0 / 60)
+    assert profile.category("child").tier("home").threshold_minutes() == pytest.approx(4.0)
+    assert elderly.minutes == pytest.approx(16.6667, abs=1e-3)
+
+
+def test_rural_mixes_walk_and_drive():
+    profile = load_profile("rural")
+    elderly = profile.category("elderly")
+    assert elderly.tier("station").mode == "walk" and elderly.tier("station").minutes == 15
+    assert elderly.tier("centre").mode == "drive" and elderly.tier("centre").minutes > 0
+    assert profile.category("child").tier("station").mode == "drive"
+
+
+def test_profiles_are_frozen(default):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        default.id = "other"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        default.category("elderly").tier("centre").minutes = 5
+    with pytest.raises(TypeError):
+        default.age_shares["pop_60plus"] = 0.5
+
+
+# ---------------------------------------------------------------- matching ledger values
+
+@pytest.mark.parametrize("value, expected", [
+    ("elderly", ("elderly", None)),
+    ("  ELDERLY ", ("elderly", None)),
+    ("养老服务设施", ("elderly", None)),
+    ("Elderly-care facility", ("elderly", None)),
+    ("elderly care", ("elderly", None)),
+    ("Elderly  Care", ("elderly", None)),
+    ("centre", ("elderly", "centre")),
+    ("elderly.station", ("elderly", "station")),
+    ("社区养老服务站/日间照料中心", ("elderly", "station")),
+    ("日间照料中心", ("elderly", "station")),
+    ("日间 照料中心 ", ("elderly", "station")),
+    ("托老所", ("elderly", "station")),
+    ("Street/township comprehensive elderly-service centre", ("elderly", "centre")),
+    ("老年食堂", ("meal", "point")),
+    ("农村老饭桌", ("meal", "point")),
+    ("meal", ("meal", None)),
+    ("home", ("child", "home")),
+    ("儿童之家", ("child", "home")),
+    ("未成年人保护工作站", ("child", "station")),
+    ("Child Protection", ("child", None)),
+])
+def test_match_category(default, value, expected):
+    assert default.match_category(value) == expected
+
+
+def test_match_category_full_width_forms(default):
+    assert default.match_category("ＥＬＤＥＲＬＹ") == ("elderly", None)
+
+
+def test_match_category_unknown_lists_allowed(default):
+    with pytest.raises(CirclesError, match="'老年大学' is not known") as info:
+        default.match_category("老年大学")
+    message = str(info.value)
+    for allowed in ("elderly", "养老服务设施", "meal.point", "儿童之家", "aliases"):
+        assert allowed in message
+
+
+def test_match_category_shared_tier_id_is_ambiguous(default):
+    with pytest.raises(CirclesError, match="ambiguous.*child.station, elderly.station"):
+        default.match_category("station")
+
+
+def test_same_ledger_value_works_across_profiles():
+    for name in list_profiles():
+        assert load_profile(name).match_category("日间照料中心") == ("elderly", "station")
+        assert load_profile(name).match_category("儿童之家") == ("child", "home")
+
+
+def test_unknown_category_and_tier(default):
+    with pytest.raises(CirclesError, match="no category 'elder'; valid categories: elderly, meal, child"):
+        default.category("elder")
+    with pytest.raises(CirclesError, match="no tier 'point'; valid tiers: centre, station"):
+        default.category("elderly").tier("point")
+
+
+# ---------------------------------------------------------------- overrides
+
+def test_with_overrides(default):
+    changed = default.with_overrides(minutes=10, speed_kmh=3.0)
+    for cat in changed.categories:
+        assert all(t.minutes == 10 and t.speed_kmh == 3.0 for t in cat.tiers)
+    assert default.category("elderly").tier("centre").minutes == 15  # original untouched
+    rural = load_profile("rural").with_overrides(speed_kmh=3.0)
+    assert rural.category("elderly").tier("centre").speed_kmh == 0.0  # drive keeps road speeds
+    assert rural.category("elderly").tier("station").speed_kmh == 3.0
+
+
+def test_with_overrides_replaces_distance_thresholds():
+    gb = load_profile("gb50180")
+    assert gb.with_overrides(speed_kmh=1.8).category("elderly").tier("station").threshold_minutes() \
+        == pytest.approx(10.0)
+    tier = gb.with_overrides(minutes=12).category("elderly").tier("centre")
+    assert (tier.minutes, tier.distance_m, tier.threshold_minutes()) == (12, None, 12)
+
+
+@pytest.mark.parametrize("kwargs", [{"minutes": 0}, {"minutes": -5}, {"speed_kmh": "fast"}])
+def test_with_overrides_rejects_bad_values(default, kwargs):
+    (name, value), = kwargs.items()
+    with pytest.raises(CirclesError, match=f"{name} must be a number > 0, got {value!r}"):
+        default.with_overrides(**kwargs)
+
+
+def test_user_file_overrides_one_tier(tmp_path, default):
+    path = write(tmp_path, 'base = "15min"\n[categories.elderly.tiers.station]\nminutes = 10\n')
+    profile = load_profile(path)
+    assert profile.id == "my"
+    station = profile.category("elderly").tier("station")
+    assert station.minutes == 10 and station.speed_kmh == 3.6
+    assert "user override" in station.source
+    assert profile.category("elderly").tier("centre") == default.category("elderly").tier("centre")
+    assert profile.category("elderly").aliases == default.category("elderly").aliases
+    assert profile.rules == default.rules
+
+
+def test_user_file_switches_minutes_to_distance_and_disables_rule(tmp_path):
+    path = write(tmp_path, """
+base = "15min"
+id = "city"
+unverified = ["our own guess"]
+[categories.meal.tiers.point]
+distance_m = 500
+source = "city plan"
+[rules.elderly_area_per_100_households]
+enabled = false
+""")
+    profile = load_profile(str(path))
+    point = profile.category("meal").tier("point")
+    assert (profile.id, point.minutes, point.distance_m, point.source) == ("city", None, 500, "city plan")
+    assert point.threshold_minutes() == pytest.approx(500 / 1.0 / 60)
+    assert [r.kind for r in profile.rules] == ["min_facilities", "min_facilities"]
+    assert profile.unverified[-1] == "our own guess" and len(profile.unverified) > 1
+
+
+def test_user_file_adds_a_category_with_its_own_preset(tmp_path):
+    path = write(tmp_path, """
+base = "gb50180"
+[speed_presets.bike]
+label_zh = "骑行"
+label_en = "Cycling"
+speed_kmh = 12
+[categories.health]
+label_zh = "社区卫生服务站"
+label_en = "Community health station"
+demand_column = "population"
+[categories.health.tiers.station]
+label_zh = "社区卫生服务站"
+label_en = "Community health station"
+minutes = 10
+mode = "bike"
+speed_preset = "bike"
+""")
+    profile = load_profile(path)
+    assert profile.category("health").tier("station").speed_kmh == 12
+    assert profile.category("health").source == str(path)  # default source: the file
+    assert profile.match_category("社区卫生服务站") == ("health", "station")
+
+
+def test_readme_examples_load():
+    readme = (builtin_profile_dir() / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        assert isinstance(profile_from_dict(tomllib.loads(block), source="README.md"), Profile)
+
+
+# ---------------------------------------------------------------- validation errors
+
+def test_typo_key_lists_valid_keys(tmp_path):
+    path = write(tmp_path, 'base = "15min"\n[categories.elderly.tiers.station]\nminuts = 10\n')
+    with pytest.raises(CirclesError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: unknown key 'minuts' in [categories.elderly.tiers.station]")
+    assert "valid keys: label_zh, label_en, minutes, distance_m, mode" in message
+
+
+def test_typo_at_top_level(tmp_path):
+    path = write(tmp_path, 'base = "15min"\nlabel_cn = "x"\n')
+    with pytest.raises(CirclesError, match="unknown key 'label_cn' at top level; valid keys: id, label_zh"):
+        load_profile(path)
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("minutes = 0", r"\[categories.elderly.tiers.station\] minutes must be a number > 0, got 0"),
+    ("minutes = -3", r"minutes must be a number > 0, got -3"),
+    ('minutes = "15"', r"minutes must be a number > 0, got '15'"),
+    ('mode = "fly"', r"\[categories.elderly.tiers.station\] mode must be one of walk, bike, drive, got 'fly'"),
+    ('speed_preset = "runner"', r"speed_preset 'runner' is not defined; defined presets: elderly, frail, adult"),
+    ("distance_m = 300\nminutes = 5", r"give exactly one of minutes or distance_m"),
+    ('aliases = "托老所"', r"aliases must be a list of texts"),
+])
+def test_invalid_tier_values_name_the_key(tmp_path, line, expected):
+    path = write(tmp_path, f'base = "15min"\n[categories.elderly.tiers.station]\n{line}\n')
+    with pytest.raises(CirclesError, match=expected):
+        load_profile(path)
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ('[categories.elderly]\ndemand_column = "pop_80plus"', "demand_column must be one of pop_60plus"),
+    ('[categories.elderly]\nosm_tags = ["amenity"]', 'must look like "key=value"'),
+    ("[speed_presets.elderly]\nspeed_kmh = 0", r"\[speed_presets.elderly\] speed_kmh must be a number > 0"),
+    ("[age_shares]\npop_60plus = 18.7", r"pop_60plus must be a number > 0 and < 1.0, got 18.7"),
+    ('[rules.elderly_centre_per_street]\ntier = "hub"', "tier 'hub' is not a tier of category 'elderly'"),
+    ("[rules.elderly_centre_per_street]\nmin_count = 0", "min_count must be a whole number >= 1, got 0"),
+    ('[rules.x]\nkind = "max_distance"\ncategory = "elderly"\nlabel_zh = "x"\nlabel_en = "x"',
+     "kind must be one of min_facilities, area_per_households"),
+    ('[categories.elderly.tiers.centre]\nmode = "drive"\ndistance_m = 900',
+     "a drive tier needs minutes, not distance_m"),
+    ('[categories.elderly]\nlabel_en = ""', "label_en must be a non-empty text"),
+])
+def test_invalid_values(tmp_path, toml, expected):
+    path = write(tmp_path, f'base = "15min"\n{toml}\n')
+    with pytest.raises(CirclesError, match=expected):
+        load_profile(path)
+
+
+def test_all_problems_reported_together(tmp_path):
+    path = write(tmp_path, 'base = "15min"\n[categories.elderly.tiers.station]\nminutes = 0\n'
+                           'mode = "fly"\ncolour = "red"\n')
+    with pytest.raises(CirclesError, match=r"\(3 problems\)") as info:
+        load_profile(path)
+    assert all(word in str(info.value) for word in ("minutes", "mode", "colour"))
+
+
+def test_profile_without_base_needs_labels_and_tiers():
+    with pytest.raises(CirclesError) as info:
+        profile_from_dict({"id": "x", "categories": {"elderly": {"demand_column": "pop_60plus"}}},
+                          source="inline")
+    message = str(info.value)
+    assert message.startswith("inline")
+    assert "label_zh must be a non-empty text" in message
+    assert "needs at least one tier" in message
+
+
+def test_duplicate_alias_across_categories_is_rejected(tmp_path):
+    path = write(tmp_path, 'base = "15min"\n[categories.meal]\naliases = ["日间照料中心"]\n')
+    with pytest.raises(CirclesError, match="names both elderly.station and meal"):
+        load_profile(path)
+
+
+def test_missing_profile_and_bad_toml(tmp_path):
+    with pytest.raises(CirclesError, match=r"'nope' not found.*15min, gb50180, rural"):
+        load_profile("nope")
+    with pytest.raises(CirclesError, match="not found"):
+        load_profile(write(tmp_path, 'base = "missing.toml"\n'))
+    with pytest.raises(CirclesError, match="not valid TOML"):
+        load_profile(write(tmp_path, "minutes = = 3\n", "broken.toml"))
+
+
+def test_base_cycle_is_reported(tmp_path):
+    write(tmp_path, 'base = "b.toml"\n', "a.toml")
+    path = write(tmp_path, 'base = "a.toml"\n', "b.toml")
+    with pytest.raises(CirclesError, match="leads back to itself"):
+        load_profile(path)
+
+
+def test_errors_are_value_errors(default):
+    with pytest.raises(ValueError):
+        default.match_category("")
