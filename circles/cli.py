@@ -83,5 +83,119 @@ def network_cmd(network: str | None, sample: bool, mode: str, as_json: bool) -> 
     click.echo("\n".join(lines))
 
 
+def _read_boundary(path: str | None):
+    """A study-area polygon (WGS84) from a GeoJSON/GPKG/SHP file: the union of its polygons."""
+    if path is None:
+        return None
+    import geopandas as gpd
+    import shapely
+
+    p = Path(path)
+    if not p.exists():
+        raise CirclesError(f"{p}: boundary file not found; give a GeoJSON/GPKG/SHP polygon file")
+    try:
+        g = gpd.read_file(p)
+    except Exception as exc:  # noqa: BLE001
+        raise CirclesError(f"{p}: not a readable vector file ({type(exc).__name__}); save it as GeoJSON") from None
+    if g.crs is None:
+        raise CirclesError(f"{p}: the file has no CRS; save it with EPSG:4326 (WGS84 lon/lat)")
+    g = g.to_crs("EPSG:4326")
+    poly = shapely.union_all(g.geometry.values)
+    if poly.is_empty or poly.geom_type not in ("Polygon", "MultiPolygon"):
+        raise CirclesError(f"{p}: no polygon found; the boundary must be a polygon layer")
+    return poly
+
+
+def _read_districts(path: str | None, col: str | None):
+    if path is None:
+        if col:
+            raise CirclesError("--district-col needs --districts FILE")
+        return None
+    import geopandas as gpd
+
+    p = Path(path)
+    if not p.exists():
+        raise CirclesError(f"{p}: districts file not found")
+    g = gpd.read_file(p)
+    if g.crs is None:
+        raise CirclesError(f"{p}: the file has no CRS; save it with EPSG:4326 (WGS84 lon/lat)")
+    if not col or col not in g.columns:
+        valid = ", ".join(str(c) for c in g.columns if c != "geometry")
+        raise CirclesError(f"{p}: district column {col!r} not found; use --district-col with one of: {valid}")
+    return g.to_crs("EPSG:4326")
+
+
+@main.command("analyze")
+@click.option("--network", "network", metavar="FILE|PLACE", help="OSM file, GraphML cache, or place name (online).")
+@click.option("--sample", is_flag=True, help="Run on the built-in synthetic sample district (示例数据).")
+@click.option("--mode", type=click.Choice(["walk", "bike"]), default="walk", show_default=True,
+              help="Network for the walking tiers (drive tiers of a profile always use roads).")
+@click.option("--boundary", type=click.Path(), help="Study area polygon (GeoJSON/GPKG/SHP); residents counted only inside.")
+@click.option("--buffer-m", type=float, default=1000.0, show_default=True, help="Network kept beyond the boundary (m).")
+@click.option("--facilities", "facilities_path", type=click.Path(), help="Facility ledger (CSV/XLSX/GeoJSON/GPKG/SHP).")
+@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
+              help="Coordinate system of the ledger (Amap/Tencent: gcj02; Baidu: bd09).")
+@click.option("--population", "population_path", type=click.Path(), help="Population units (CSV/XLSX/GeoJSON/GPKG/SHP).")
+@click.option("--population-zones", type=click.Path(), help="Zones with population totals to spread onto buildings/roads.")
+@click.option("--zone-population-col", help="Population column of --population-zones.")
+@click.option("--districts", "districts_path", type=click.Path(), help="District polygons for per-district figures.")
+@click.option("--district-col", help="Name column of --districts.")
+@click.option("--profile", "profile_name", default="15min", show_default=True, help="Built-in profile or TOML file.")
+@click.option("--minutes", type=float, help="One threshold (minutes) for every category and tier.")
+@click.option("--speed-kmh", type=float, help="One plain speed for every walking tier and way (no way factors).")
+@click.option("--horizon-min", type=float, default=60.0, show_default=True, help="Report times up to this many minutes.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels of tables and map.")
+@click.option("--out", "out_dir", type=click.Path(), required=True, help="Output folder.")
+def analyze_cmd(network, sample, mode, boundary, buffer_m, facilities_path, coords, population_path, population_zones,
+                zone_population_col, districts_path, district_col, profile_name, minutes, speed_kmh, horizon_min,
+                lang, out_dir) -> None:
+    """Walking access and coverage per category; writes summary.json, access.csv, gaps.geojson, tables."""
+    from circles.analysis import AnalysisInputs, run_analysis
+
+    inputs = AnalysisInputs(
+        network=network, sample=sample, mode=mode, boundary=_read_boundary(boundary), boundary_path=boundary,
+        buffer_m=buffer_m, facilities_path=facilities_path, coords=coords, population_path=population_path,
+        population_zones=population_zones, zone_population_col=zone_population_col,
+        districts=_read_districts(districts_path, district_col), districts_path=districts_path,
+        district_col=district_col, profile=profile_name, minutes=minutes, speed_kmh=speed_kmh,
+        horizon_min=horizon_min, lang=lang)
+    result = run_analysis(inputs, progress=lambda msg: click.echo(msg, err=True))
+    paths = result.write(Path(out_dir))
+    for c in result.report.categories:
+        label = c.label_zh if lang == "zh" else c.label_en
+        click.echo(f"{c.category:8s} {label}: {c.coverage:6.1%} of {c.demand_total:,.0f} "
+                   f"({c.demand_column}) within {c.minutes:g} min, {c.facilities} facilities")
+    for w in result.report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"wrote {len(paths)} files to {out_dir}")
+
+
+@main.group("facilities")
+def facilities_group() -> None:
+    """Facility ledgers: check before analysing."""
+
+
+@facilities_group.command("check")
+@click.option("--facilities", "facilities_path", type=click.Path(), required=True, help="Facility ledger file.")
+@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True)
+@click.option("--network", "network", metavar="FILE", help="OSM file: also check off-network points and the GCJ-02 hint.")
+@click.option("--sample", is_flag=True, help="Check against the sample district's network.")
+@click.option("--profile", "profile_name", default="15min", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def facilities_check_cmd(facilities_path, coords, network, sample, profile_name, lang) -> None:
+    """Print the ledger's validation report: counts per category and tier, problems by row, coordinate hints."""
+    from circles.facilities import format_report, read_ledger
+    from circles.profiles import load_profile
+    from network import load_network
+
+    profile = load_profile(profile_name)
+    net = None
+    if network or sample:
+        source, boundary, _ = _network_source(network, sample)
+        net = load_network(source, boundary=boundary)
+    ledger = read_ledger(facilities_path, coords=coords, profile=profile, net=net)
+    click.echo(format_report(ledger, lang=lang, profile=profile))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -178,18 +178,17 @@ def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
     """
     feats = read_osm_features(path, tag_keys=("building", "building:levels", "name"), kinds=("building",))
     feats = feats[feats["osm_type"] != "node"]
-    out = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
-            "osm_type": feats["osm_type"].to_numpy(),
-            "osm_id": feats["osm_id"].to_numpy(),
-            "building": feats["building"].to_numpy(),
-            "levels": parse_levels(feats["building:levels"]),
-            "name": feats["name"].to_numpy(),
+            "osm_type": pd.Series(feats["osm_type"].to_numpy(), dtype=object),
+            "osm_id": pd.Series(feats["osm_id"].to_numpy(), dtype=np.int64),
+            "building": pd.Series(feats["building"].to_numpy(), dtype=object),
+            "levels": parse_levels(feats["building:levels"].to_numpy()),
+            "name": pd.Series(feats["name"].to_numpy(), dtype=object),
         },
-        geometry=feats.geometry.to_numpy(),
+        geometry=gpd.GeoSeries(feats.geometry.to_numpy(), crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    return out
 
 
 def parse_levels(values: Sequence[object] | pd.Series) -> np.ndarray:

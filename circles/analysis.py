@@ -1,0 +1,158 @@
+"""One analysis run from inputs to outputs: what `circles analyze`, the app and the batch share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from circles.coverage import CoverageReport, assess
+from circles.errors import CirclesError
+from circles.export import write_analysis
+from circles.isochrones import report_service_areas
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """Everything `circles analyze` can be given (paths or in-memory objects), validated on use."""
+
+    network: Any = None  # OSM/GraphML path or place name, or a pre-read network.RawWays (batch runs)
+    network_label: str | None = None
+    sample: bool = False
+    mode: str = "walk"
+    boundary: shapely.Geometry | None = None
+    boundary_path: str | None = None
+    buffer_m: float = 1000.0
+    facilities_path: str | None = None
+    coords: str = "wgs84"
+    population_path: str | None = None
+    population_zones: str | None = None
+    zone_population_col: str | None = None
+    districts: Any = None
+    districts_path: str | None = None
+    district_col: str | None = None
+    profile: str = "15min"
+    minutes: float | None = None
+    speed_kmh: float | None = None
+    horizon_min: float = 60.0
+    lang: str = "zh"
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """A finished analysis: the coverage report, its service areas and the record of its inputs."""
+
+    report: CoverageReport
+    service_areas: Any  # GeoDataFrame, see circles.isochrones.service_areas
+    inputs: dict[str, Any]
+    lang: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def write(self, out_dir: Path) -> list[Path]:
+        """Write every output of `circles analyze` into `out_dir` (atomically)."""
+        return write_analysis(self.report, out_dir, inputs=self.inputs, lang=self.lang,
+                              service_areas=self.service_areas)
+
+
+def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None = None) -> AnalysisResult:
+    """Load the network(s), facilities and demand named by `inp`, and assess coverage."""
+    from circles.demand import demand_from_frame, read_population
+    from circles.facilities import ledger_from_frame, read_ledger
+    from circles.profiles import load_profile
+    from network import load_network
+
+    say = progress or (lambda msg: log.info(msg))
+    profile = load_profile(inp.profile)
+    if inp.minutes is not None or inp.speed_kmh is not None:
+        profile = profile.with_overrides(minutes=inp.minutes, speed_kmh=inp.speed_kmh)
+    if inp.sample == (inp.network is not None):
+        raise CirclesError("give exactly one of --network FILE or --sample (e.g. `circles analyze --sample --out out/sample`)")
+
+    boundary, districts, district_col = inp.boundary, inp.districts, inp.district_col
+    sample = None
+    if inp.sample:
+        from circles.sample import SAMPLE_LABEL, make_sample
+
+        say(f"sample district {SAMPLE_LABEL}")
+        sample = make_sample()
+        source, network_label = sample.ways, "sample"
+        boundary = boundary if boundary is not None else sample.boundary
+        if districts is None:
+            districts, district_col = sample.districts, "street"
+    else:
+        source = inp.network
+        network_label = inp.network_label or (str(inp.network) if isinstance(inp.network, (str, Path)) else "ways")
+
+    modes = {t.mode for c in profile.categories for t in c.tiers}
+    modes = {inp.mode if m == "walk" else m for m in modes}
+    nets = {}
+    for m in sorted(modes):
+        say(f"network ({m}) from {network_label} ...")
+        nets["walk" if m == inp.mode else m] = load_network(source, mode=m, boundary=boundary, buffer_m=inp.buffer_m)
+    walk_net = nets["walk"] if "walk" in nets else next(iter(nets.values()))
+
+    notes: list[str] = []
+    if inp.facilities_path:
+        ledger = read_ledger(inp.facilities_path, coords=inp.coords, profile=profile, net=walk_net, boundary=boundary)
+    elif sample is not None:
+        ledger = ledger_from_frame(sample.facilities, source_name="sample facilities (示例数据)", coords="wgs84",
+                                   profile=profile, net=walk_net, boundary=boundary)
+    else:
+        raise CirclesError("no facilities: give --facilities FILE (a ledger; see data/templates/)")
+    facilities = ledger.facilities
+    notes.extend(p.describe(ledger.source) for p in ledger.report.warnings)
+    say(f"facilities: {len(facilities)} from {ledger.source}")
+
+    shares = dict(profile.age_shares) if profile.age_shares else None
+    if inp.population_path:
+        demand = read_population(inp.population_path, age_shares=shares)
+    elif inp.population_zones:
+        demand = _spread_zones(inp, walk_net, boundary, shares)
+    elif sample is not None:
+        demand = demand_from_frame(sample.population, source_name="sample population (示例数据)", age_shares=shares)
+    else:
+        raise CirclesError("no population: give --population FILE or --population-zones FILE --zone-population-col COL")
+    notes.extend(demand.notes)
+    say(f"demand units: {len(demand.units)} from {demand.source}")
+
+    report = assess(nets, facilities, demand.units, profile=profile, boundary=boundary, districts=districts,
+                    district_col=district_col, horizon_min=inp.horizon_min, plain_speed_kmh=inp.speed_kmh)
+    record = {
+        "network": network_label, "mode": inp.mode, "boundary": inp.boundary_path or ("sample" if sample else None),
+        "buffer_m": inp.buffer_m, "facilities": inp.facilities_path or ("sample" if sample else None),
+        "coords": inp.coords, "population": inp.population_path or inp.population_zones or ("sample" if sample else None),
+        "districts": inp.districts_path or ("sample" if sample and inp.districts is None else None),
+        "district_col": district_col, "profile": profile.id, "minutes": inp.minutes, "speed_kmh": inp.speed_kmh,
+        "horizon_min": inp.horizon_min, "lang": inp.lang,
+        "networks": {m: {k: n.summary()[k] for k in ("nodes", "edges", "length_km", "crs")} for m, n in nets.items()},
+        "notes": notes,
+    }
+    if sample is not None:
+        record["sample_label"] = sample.label
+    say("service areas ...")
+    areas = report_service_areas(report, nets)
+    return AnalysisResult(report=report, service_areas=areas, inputs=record, lang=inp.lang, notes=tuple(notes))
+
+
+def _spread_zones(inp: AnalysisInputs, net, boundary, shares):
+    import geopandas as gpd
+
+    from circles.demand import spread_zone_totals
+    from network.features import read_buildings
+
+    if not inp.zone_population_col:
+        raise CirclesError("--population-zones needs --zone-population-col COL (the column with each zone's total)")
+    zones = gpd.read_file(inp.population_zones)
+    is_file = isinstance(inp.network, (str, Path)) and Path(inp.network).exists()
+    buildings = read_buildings(inp.network) if is_file else None
+    lines = net.edge_lines()
+    roads = gpd.GeoDataFrame(geometry=lines, crs=net.crs)
+    study = boundary if boundary is not None else shapely.box(*net.bbox_lonlat)
+    return spread_zone_totals(zones, population_col=inp.zone_population_col, buildings=buildings, roads=roads,
+                              study_area=study, age_shares=shares)

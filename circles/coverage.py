@@ -1,0 +1,349 @@
+"""Coverage: who can reach each service category within its threshold, per tier, per district, and the gaps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from circles.access import nearest_source
+from circles.errors import CirclesError
+from network.compact import CompactNetwork, Snap
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HORIZON_MIN = 60.0
+GAP_BUFFER_M = 150.0  # uncovered units closer than twice this merge into one gap area
+
+
+@dataclass(frozen=True)
+class TierResult:
+    """Coverage of one tier (e.g. 社区养老服务站) of a category."""
+
+    category: str
+    tier: str
+    label_zh: str
+    label_en: str
+    facilities: int
+    mode: str
+    minutes: float
+    speed_kmh: float | None
+    demand_total: float
+    demand_covered: float
+
+    @property
+    def coverage(self) -> float:
+        return self.demand_covered / self.demand_total if self.demand_total > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """Coverage of one service category: residents covered by any of its tiers."""
+
+    category: str
+    label_zh: str
+    label_en: str
+    demand_column: str
+    facilities: int
+    minutes: float
+    speed_kmh: float | None
+    demand_total: float
+    demand_covered: float
+    tiers: tuple[TierResult, ...]
+
+    @property
+    def coverage(self) -> float:
+        return self.demand_covered / self.demand_total if self.demand_total > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """Everything `assess` found; the writers in `circles.export` turn it into files.
+
+    Attributes
+    ----------
+    categories
+        One `CategoryResult` per profile category, in profile order.
+    demand
+        The demand units (index-aligned with the input) with, per category, ``minutes_<id>``
+        (walking minutes to the nearest facility; NaN beyond the horizon), ``facility_<id>``
+        (index of that facility, -1 none) and ``covered_<id>``; plus ``inside`` (counted, i.e.
+        inside the study boundary) and ``off_network``.
+    facilities
+        The facilities used, with ``off_network`` and ``snap_m``.
+    node_minutes
+        Per category: minutes from the nearest facility to every node of the network of the
+        category's first tier (for service areas); keyed by category id.
+    districts
+        Per district × category figures and rule checks, or None.
+    warnings
+        One line each: categories without facilities, off-network points, ...
+    """
+
+    profile: Any
+    categories: tuple[CategoryResult, ...]
+    demand: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    node_minutes: Mapping[str, np.ndarray]
+    node_facility: Mapping[str, np.ndarray]
+    districts: pd.DataFrame | None
+    warnings: tuple[str, ...]
+    horizon_min: float
+    plain_speed_kmh: float | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    def category(self, category_id: str) -> CategoryResult:
+        for c in self.categories:
+            if c.category == category_id:
+                return c
+        raise CirclesError(f"category {category_id!r} is not in this report; valid: "
+                           + ", ".join(c.category for c in self.categories))
+
+
+def _facility_index(source: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """Positions among the selected facilities → rows of the facility frame (-1 stays -1)."""
+    out = np.full(len(source), -1, dtype=np.int64)
+    ok = source >= 0
+    out[ok] = sel[source[ok]]
+    return out
+
+
+def _snap_frame(net: CompactNetwork, frame: pd.DataFrame, max_m: float) -> Snap:
+    x, y = net.to_xy(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+    return net.snap(x, y, max_distance_m=max_m)
+
+
+def assess(
+    nets: Mapping[str, CompactNetwork],
+    facilities: pd.DataFrame,
+    demand: pd.DataFrame,
+    *,
+    profile,
+    boundary: shapely.Geometry | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    district_col: str | None = None,
+    horizon_min: float = DEFAULT_HORIZON_MIN,
+    plain_speed_kmh: float | None = None,
+    snap_max_m: float = 200.0,
+) -> CoverageReport:
+    """Walking access and coverage for every category of a profile.
+
+    Parameters
+    ----------
+    nets
+        Networks by mode (``{"walk": net}``; ``"drive"`` too when a tier is reached by road).
+    facilities
+        Canonical facility frame (``category``, ``tier``, ``lon``, ``lat``, WGS84; optional
+        ``capacity``, ``area_m2``); see `circles.facilities.Ledger.facilities`.
+    demand
+        Canonical demand units (``lon``, ``lat``, ``population``, ``pop_60plus``, ``pop_0_17``).
+    profile
+        The service profile: categories, tiers, thresholds, speeds, rules.
+    boundary
+        Study area (WGS84). Residents are counted only inside it; roads and facilities beyond it
+        still serve them.
+    districts, district_col
+        Optional district polygons (WGS84) and their name column, for per-district figures and
+        the profile's rules.
+    horizon_min
+        Times beyond the thresholds are still reported up to this horizon (minutes).
+    plain_speed_kmh
+        One plain speed for every walking/cycling tier and every way, without way factors
+        (what other tools compute, for comparisons).
+    snap_max_m
+        Points farther than this from every edge are off the network: reported, and never counted
+        as covered.
+    """
+    for col in ("lon", "lat"):
+        for name, frame in (("facilities", facilities), ("demand", demand)):
+            if col not in frame.columns:
+                raise CirclesError(f"{name} has no {col!r} column; read it with circles.facilities / circles.demand")
+    warnings: list[str] = []
+    demand = demand.reset_index(drop=True)
+    facilities = facilities.reset_index(drop=True)
+    out = demand.copy()
+    inside = np.ones(len(out), dtype=bool)
+    if boundary is not None:
+        inside = shapely.contains_xy(boundary, out["lon"].to_numpy(float), out["lat"].to_numpy(float))
+        if not inside.any():
+            raise CirclesError("no demand unit lies inside the study boundary; check the boundary file and the population coordinates")
+    out["inside"] = inside
+
+    dsnaps: dict[str, Snap] = {}
+    fsnaps: dict[str, Snap] = {}
+    for mode, net in nets.items():
+        dsnaps[mode] = _snap_frame(net, out, snap_max_m)
+        fsnaps[mode] = _snap_frame(net, facilities, snap_max_m)
+    walk_mode = "walk" if "walk" in nets else next(iter(nets))
+    out["off_network"] = dsnaps[walk_mode].off_network
+    fac = facilities.copy()
+    fac["off_network"] = fsnaps[walk_mode].off_network
+    fac["snap_m"] = np.round(fsnaps[walk_mode].distance_m, 1)
+    n_off = int(out["off_network"].sum())
+    if n_off:
+        warnings.append(f"{n_off} demand unit(s) lie more than {snap_max_m:.0f} m from any walkable way; "
+                        "they are counted as not covered")
+
+    results: list[CategoryResult] = []
+    node_minutes: dict[str, np.ndarray] = {}
+    node_facility: dict[str, np.ndarray] = {}
+    for cat in profile.categories:
+        col = cat.demand_column
+        if col not in out.columns:
+            raise CirclesError(f"demand has no {col!r} column needed by category {cat.id!r}; "
+                               "give it in the population file or let age shares estimate it")
+        weights = np.where(inside, out[col].to_numpy(float), 0.0)
+        in_cat = (fac["category"] == cat.id).to_numpy() if "category" in fac else np.zeros(len(fac), bool)
+        tier_of = fac["tier"].where(fac["tier"].notna(), cat.tiers[-1].id).to_numpy() if "tier" in fac else None
+        covered_any = np.zeros(len(out), dtype=bool)
+        best_min = np.full(len(out), np.inf)
+        best_fac = np.full(len(out), -1, dtype=np.int64)
+        main_mode = cat.tiers[0].mode
+        tiers = []
+        for tier in cat.tiers:
+            net = nets.get(tier.mode)
+            if net is None:
+                raise CirclesError(f"category {cat.id!r} tier {tier.id!r} needs a {tier.mode} network; load one")
+            sel = np.flatnonzero(in_cat & (tier_of == tier.id)) if tier_of is not None else np.zeros(0, int)
+            speed = None if tier.mode == "drive" else (plain_speed_kmh or tier.speed_kmh)
+            cost = net.travel_time_s(speed, way_factors=plain_speed_kmh is None) if speed else net.travel_time_s()
+            fs = fsnaps[tier.mode]
+            sub = Snap(fs.edge[sel], fs.offset_m[sel], fs.fraction[sel], fs.distance_m[sel], fs.x[sel], fs.y[sel],
+                       fs.off_network[sel], fs.max_distance_m)
+            acc = nearest_source(net, sub, dsnaps[tier.mode], cost, limit=horizon_min * 60.0)
+            minutes = acc.target_cost / 60.0
+            minutes[dsnaps[tier.mode].off_network] = np.inf
+            if tier.minutes is not None:
+                threshold = float(tier.minutes)
+            else:  # a distance standard (GB 50180: 300/500/1,000 m) walked at this tier's speed
+                threshold = tier.distance_m / (speed / 3.6) / 60.0
+            covered = minutes <= threshold
+            covered_any |= covered
+            if tier.mode == main_mode:
+                better = minutes < best_min
+                best_min = np.where(better, minutes, best_min)
+                best_fac = np.where(better, _facility_index(acc.target_source, sel), best_fac)
+                if tier is cat.tiers[0] or cat.id not in node_minutes:
+                    node_minutes[cat.id] = acc.node_cost / 60.0
+                    node_facility[cat.id] = _facility_index(acc.node_source, sel)
+                else:
+                    nm = acc.node_cost / 60.0
+                    take = nm < node_minutes[cat.id]
+                    node_minutes[cat.id] = np.where(take, nm, node_minutes[cat.id])
+                    node_facility[cat.id] = np.where(take, _facility_index(acc.node_source, sel), node_facility[cat.id])
+            tiers.append(TierResult(cat.id, tier.id, tier.label_zh, tier.label_en, int(len(sel)), tier.mode,
+                                    round(threshold, 3), speed, float(weights.sum()), float(weights[covered].sum())))
+        n_fac = int(in_cat.sum())
+        if n_fac == 0:
+            warnings.append(f"category {cat.id} ({cat.label_en} / {cat.label_zh}) has no facilities: coverage 0")
+        minutes_main = max(t.minutes for t in tiers if t.mode == main_mode)
+        speeds = {t.speed_kmh for t in tiers if t.mode == main_mode}
+        results.append(CategoryResult(
+            cat.id, cat.label_zh, cat.label_en, col, n_fac, minutes_main,
+            speeds.pop() if len(speeds) == 1 else None,
+            float(weights.sum()), float(weights[covered_any].sum()), tuple(tiers)))
+        out[f"minutes_{cat.id}"] = np.where(np.isfinite(best_min), np.round(best_min, 2), np.nan)
+        out[f"facility_{cat.id}"] = best_fac
+        out[f"covered_{cat.id}"] = covered_any
+
+    demand_gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+    fac_gdf = gpd.GeoDataFrame(fac, geometry=gpd.points_from_xy(fac["lon"], fac["lat"]), crs="EPSG:4326")
+    district_table = None
+    if districts is not None:
+        district_table = district_figures(demand_gdf, fac_gdf, districts, district_col, profile, results)
+    return CoverageReport(profile=profile, categories=tuple(results), demand=demand_gdf, facilities=fac_gdf,
+                          node_minutes=node_minutes, node_facility=node_facility, districts=district_table,
+                          warnings=tuple(warnings), horizon_min=horizon_min, plain_speed_kmh=plain_speed_kmh)
+
+
+def district_figures(demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
+                     district_col: str | None, profile, results) -> pd.DataFrame:
+    """Per district × category: facilities, demand, covered, coverage and the profile's rules."""
+    if district_col is None or district_col not in districts.columns:
+        raise CirclesError(f"districts: column {district_col!r} not found; valid columns: "
+                           + ", ".join(str(c) for c in districts.columns if c != "geometry")
+                           + " (pass it with --district-col)")
+    d = districts.to_crs("EPSG:4326")[[district_col, "geometry"]].reset_index(drop=True)
+    dem_in = gpd.sjoin(demand[["geometry"]], d, how="left", predicate="within")
+    dem_in = dem_in[~dem_in.index.duplicated()]
+    fac_in = gpd.sjoin(facilities[["geometry"]], d, how="left", predicate="within")
+    fac_in = fac_in[~fac_in.index.duplicated()]
+    rows = []
+    for name in d[district_col]:
+        dm = (dem_in[district_col] == name).to_numpy() & demand["inside"].to_numpy()
+        fm = (fac_in[district_col] == name).to_numpy()
+        for res in results:
+            w = demand[res.demand_column].to_numpy(float)
+            cov = demand[f"covered_{res.category}"].to_numpy()
+            total, covered = float(w[dm].sum()), float(w[dm & cov].sum())
+            row = {"district": name, "category": res.category, "label_zh": res.label_zh, "label_en": res.label_en,
+                   "facilities": int((fm & (facilities["category"] == res.category).to_numpy()).sum()),
+                   "demand_column": res.demand_column, "demand_total": total, "demand_covered": covered,
+                   "coverage": round(covered / total, 4) if total > 0 else 0.0}
+            rows.append(row)
+        for rule in profile.rules:
+            fsel = fm & (facilities["category"] == rule.category).to_numpy()
+            if rule.tier is not None:
+                fsel &= (facilities["tier"] == rule.tier).to_numpy()
+            if rule.kind == "min_facilities":
+                n = int(fsel.sum())
+                ok, value = n >= rule.min_count, n
+                need = rule.min_count
+            else:
+                households = demand["households"].to_numpy(float)[dm].sum() if "households" in demand else np.nan
+                area = facilities["area_m2"].to_numpy(float)[fsel].sum() if "area_m2" in facilities else np.nan
+                value = round(100.0 * area / households, 2) if households and households > 0 else np.nan
+                ok = bool(value >= rule.min_area_m2_per_100_households) if np.isfinite(value) else None
+                need = rule.min_area_m2_per_100_households
+            rows.append({"district": name, "category": rule.category, "rule": rule.kind, "tier": rule.tier,
+                         "label_zh": rule.label_zh, "label_en": rule.label_en, "required": need, "value": value,
+                         "rule_ok": ok})
+    return pd.DataFrame(rows)
+
+
+def uncovered_units(report: CoverageReport, category_id: str) -> gpd.GeoDataFrame:
+    """Demand units inside the study area that the category does not cover, most people first."""
+    res = report.category(category_id)
+    d = report.demand
+    sel = d["inside"] & ~d[f"covered_{category_id}"] & (d[res.demand_column] > 0)
+    return d[sel].sort_values(res.demand_column, ascending=False)
+
+
+def gap_areas(report: CoverageReport, category_id: str, *, buffer_m: float = GAP_BUFFER_M) -> gpd.GeoDataFrame:
+    """Uncovered demand grouped into polygons (units within 2 × `buffer_m` merge), ranked by people.
+
+    Each polygon is the union of `buffer_m` discs around its uncovered units: an area to look at,
+    not a boundary. Columns: ``rank``, ``units``, ``population`` figures of the category's
+    demand group and the total, ``max_minutes`` (NaN when some unit is beyond the horizon).
+    """
+    res = report.category(category_id)
+    units = uncovered_units(report, category_id)
+    cols = ["rank", "category", "units", "demand_column", "demand_uncovered", "population", "max_minutes", "geometry"]
+    if units.empty:
+        return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
+    metric = units.estimate_utm_crs()
+    pts = units.to_crs(metric)
+    blobs = shapely.get_parts(shapely.union_all(shapely.buffer(pts.geometry.values, buffer_m, quad_segs=4)))
+    tree = shapely.STRtree(blobs)
+    which = tree.query(pts.geometry.values, predicate="intersects")
+    owner = np.full(len(pts), -1)
+    owner[which[0]] = which[1]
+    rows = []
+    mins = units[f"minutes_{category_id}"].to_numpy(float)
+    for k, poly in enumerate(blobs):
+        m = owner == k
+        rows.append({"category": category_id, "units": int(m.sum()), "demand_column": res.demand_column,
+                     "demand_uncovered": float(units[res.demand_column].to_numpy(float)[m].sum()),
+                     "population": float(units["population"].to_numpy(float)[m].sum()) if "population" in units else np.nan,
+                     "max_minutes": float(np.max(mins[m])) if np.isfinite(mins[m]).all() else np.nan,
+                     "geometry": poly})
+    g = gpd.GeoDataFrame(rows, geometry="geometry", crs=metric).to_crs("EPSG:4326")
+    g = g.sort_values(["demand_uncovered", "units"], ascending=False).reset_index(drop=True)
+    g.insert(0, "rank", np.arange(1, len(g) + 1))
+    return g[cols]
