@@ -154,5 +154,7 @@ def _spread_zones(inp: AnalysisInputs, net, boundary, shares):
     lines = net.edge_lines()
     roads = gpd.GeoDataFrame(geometry=lines, crs=net.crs)
     study = boundary if boundary is not None else shapely.box(*net.bbox_lonlat)
+    # a zone cut by the study area keeps the share of its total that matches the share of its
+    # area inside (not its whole total on the few buildings inside)
     return spread_zone_totals(zones, population_col=inp.zone_population_col, buildings=buildings, roads=roads,
-                              study_area=study, age_shares=shares)
+                              study_area=study, age_shares=shares, partial_zones="area_share")

@@ -123,7 +123,9 @@ def _geom(g) -> dict[str, Any]:
     import shapely
 
     # 7 decimals of a degree is about 1 cm: enough, and stable between identical runs
-    return json.loads(shapely.to_geojson(shapely.transform(g, lambda c: np.round(c, 7))))
+    g = shapely.transform(g, lambda c: np.round(c, 7))
+    # RFC 7946 §3.1.6: exterior rings counterclockwise, holes clockwise
+    return json.loads(shapely.to_geojson(shapely.orient_polygons(g, exterior_cw=False)))
 
 
 def summary_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:

@@ -1,0 +1,161 @@
+"""circles.coverage and circles.isochrones: shares, tiers, districts, gaps, service areas."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from circles.access import snap_lonlat
+from circles.coverage import assess, gap_areas, uncovered_units
+from circles.isochrones import report_service_areas
+from circles.profiles import load_profile
+from conftest import shared_data
+from netfixtures import grid_ways, lonlat
+from network import load_network
+from test_access import reference_costs
+
+PROFILE = load_profile("15min")
+
+
+def _frames(fac_xy, dem_xy, cats=("elderly",), tier="station"):
+    fac = pd.DataFrame([{"name": f"f{i}", "category": c, "tier": tier if c != "meal" else "point",
+                         "lon": lonlat(*p)[0], "lat": lonlat(*p)[1]}
+                        for i, p in enumerate(fac_xy) for c in cats])
+    dem = pd.DataFrame([{"demand_id": f"d{i}", "lon": lonlat(*p)[0], "lat": lonlat(*p)[1], "population": 100,
+                         "pop_60plus": 20 + i, "pop_0_17": 10} for i, p in enumerate(dem_xy)])
+    return fac, dem
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return load_network(grid_ways(11, 100.0))  # 1 km × 1 km, 100 m blocks
+
+
+def test_grid_coverage_by_hand(grid):
+    # at 3.6 km/h (1 m/s) 15 minutes is 900 m of street
+    fac, dem = _frames([(0, 0)], [(300, 300), (500, 400), (1000, 1000)])
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    d = r.demand
+    assert d["minutes_elderly"].round(2).tolist()[:2] == [10.0, 15.0]  # 600 m, 900 m
+    assert np.isnan(d["minutes_elderly"].iloc[2]) or d["minutes_elderly"].iloc[2] == pytest.approx(2000 / 60, rel=1e-3)
+    assert d["covered_elderly"].tolist() == [True, True, False]
+    e = r.category("elderly")
+    assert e.demand_total == 20 + 21 + 22 and e.demand_covered == 20 + 21
+    assert e.coverage == pytest.approx(41 / 63)
+    assert r.category("meal").facilities == 0 and r.category("meal").coverage == 0.0
+    assert any("meal" in w and "no facilities" in w for w in r.warnings)
+    station = [t for t in e.tiers if t.tier == "station"][0]
+    assert station.facilities == 1 and station.demand_covered == 41
+
+
+def test_boundary_counts_only_residents_inside(grid):
+    fac, dem = _frames([(900, 900)], [(100, 100), (800, 800)])
+    lo0, la0 = lonlat(-10, -10)
+    lo1, la1 = lonlat(500, 500)
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE, boundary=shapely.box(lo0, la0, lo1, la1))
+    assert r.demand["inside"].tolist() == [True, False]
+    assert r.category("elderly").demand_total == 20  # the resident outside is not counted
+
+
+def test_plain_speed_overrides_every_tier(grid):
+    fac, dem = _frames([(0, 0)], [(500, 500)], cats=("elderly", "child"))
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE, plain_speed_kmh=6.0)  # 1000 m at 100 m/min
+    assert r.demand["minutes_elderly"].iloc[0] == pytest.approx(10.0, rel=1e-3)
+    assert r.demand["minutes_child"].iloc[0] == pytest.approx(10.0, rel=1e-3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1000), st.floats(0, 1000)), min_size=1, max_size=5),
+       st.lists(st.tuples(st.floats(0, 1000), st.floats(0, 1000)), min_size=1, max_size=8),
+       st.floats(2, 20))
+def test_coverage_never_drops_with_more_minutes_or_facilities(fac_xy, dem_xy, minutes):
+    net = _grid_net()
+    fac, dem = _frames(fac_xy, dem_xy)
+    p = PROFILE.with_overrides(minutes=minutes)
+    base = assess({"walk": net}, fac.iloc[:1], dem, profile=p).category("elderly").coverage
+    more_fac = assess({"walk": net}, fac, dem, profile=p).category("elderly").coverage
+    more_min = assess({"walk": net}, fac.iloc[:1], dem, profile=PROFILE.with_overrides(minutes=minutes + 5))
+    assert 0.0 <= base <= more_fac <= 1.0
+    assert base <= more_min.category("elderly").coverage <= 1.0
+
+
+_NET = []
+
+
+def _grid_net():
+    if not _NET:
+        _NET.append(load_network(grid_ways(11, 100.0)))
+    return _NET[0]
+
+
+def test_districts_and_rules(grid):
+    fac, dem = _frames([(0, 0), (1000, 1000)], [(100, 100), (900, 900), (950, 50)])
+    fac.loc[0, "tier"] = "centre"
+    west = shapely.box(*lonlat(-50, -50), *lonlat(500, 1050))
+    east = shapely.box(*lonlat(500, -50), *lonlat(1050, 1050))
+    districts = gpd.GeoDataFrame({"street": ["西街道", "东街道"]}, geometry=[west, east], crs="EPSG:4326")
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE, districts=districts, district_col="street")
+    t = r.districts
+    figures = t[t["rule"].isna()] if "rule" in t else t
+    e = figures[figures["category"] == "elderly"].set_index("district")
+    assert e.loc["西街道", "demand_total"] == 20 and e.loc["东街道", "demand_total"] == 21 + 22
+    assert e.loc["西街道", "facilities"] == 1
+    rules = t[t["rule"] == "min_facilities"]
+    centre = rules[(rules["category"] == "elderly")].set_index("district")["rule_ok"]
+    assert bool(centre["西街道"]) is True and bool(centre["东街道"]) is False
+    with pytest.raises(Exception, match="not found"):
+        assess({"walk": grid}, fac, dem, profile=PROFILE, districts=districts, district_col="name")
+
+
+def test_gap_areas_group_uncovered_units(grid):
+    fac, dem = _frames([(0, 0)], [(1000, 1000), (1000, 900), (100, 1000), (0, 100)])
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE.with_overrides(minutes=10))
+    unc = uncovered_units(r, "elderly")
+    assert set(unc["demand_id"]) == {"d0", "d1", "d2"}
+    gaps = gap_areas(r, "elderly")
+    assert gaps["rank"].tolist() == [1, 2]
+    assert gaps.iloc[0]["units"] == 2 and gaps.iloc[0]["demand_uncovered"] == 20 + 21
+    assert gaps.iloc[1]["units"] == 1
+    assert gaps.geometry.iloc[0].contains(unc.geometry[unc["demand_id"] == "d0"].iloc[0])
+
+
+def test_service_areas_follow_the_network_and_contain_their_facility(grid):
+    fac, dem = _frames([(500, 500), (0, 0)], [(100, 100)])
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE.with_overrides(minutes=5))  # 300 m
+    areas = report_service_areas(r, {"walk": grid})
+    one = areas[(areas["kind"] == "facility_area") & (areas["facility"] == 0)].geometry.iloc[0]
+    assert one.contains(r.facilities.geometry.iloc[0])
+    # the streets within 300 m (a diamond in a grid) with 50 m bands: the diamond's 180,000 m²
+    # plus its margin, and less than the hull of it
+    metric = gpd.GeoSeries([one], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
+    assert metric.area < metric.convex_hull.area * 0.95
+    assert 0.18e6 < metric.area < 0.272e6
+    union = areas[areas["kind"] == "union"].geometry.iloc[0]
+    rings = areas[areas["kind"] == "ring"]
+    assert rings["minutes"].tolist() == [5.0]
+    assert union.contains(r.facilities.geometry.iloc[1])
+    assert set(areas[areas["kind"] == "catchment"]["facility"]) == {0, 1}
+
+
+@pytest.mark.parametrize("name", ["beijing_haidian_wudaokou.osm"])
+def test_real_data_shares_against_independent_search(name):
+    net = load_network(shared_data(f"osm/{name}"))
+    rng = np.random.default_rng(5)
+    lo0, la0, lo1, la1 = net.bbox_lonlat
+    fac = pd.DataFrame({"category": "elderly", "tier": "station", "lon": rng.uniform(lo0, lo1, 5),
+                        "lat": rng.uniform(la0, la1, 5)})
+    dem = pd.DataFrame({"lon": rng.uniform(lo0, lo1, 60), "lat": rng.uniform(la0, la1, 60),
+                        "population": 100, "pop_60plus": rng.integers(10, 50, 60), "pop_0_17": 10})
+    r = assess({"walk": net}, fac, dem, profile=PROFILE, snap_max_m=1e9)
+    cost = net.travel_time_s(3.6)
+    ref = reference_costs(net, snap_lonlat(net, fac.lon, fac.lat), snap_lonlat(net, dem.lon, dem.lat), cost) / 60
+    got = r.demand["minutes_elderly"].to_numpy()
+    finite = np.isfinite(ref) & (ref <= 60)
+    np.testing.assert_allclose(got[finite], ref[finite], rtol=0.01, atol=0.05)
+    share = dem["pop_60plus"][ref <= 15].sum() / dem["pop_60plus"].sum()
+    assert r.category("elderly").coverage == pytest.approx(share)
