@@ -103,6 +103,8 @@ def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None 
     elif sample is not None:
         ledger = ledger_from_frame(sample.facilities, source_name="sample facilities (示例数据)", coords="wgs84",
                                    profile=profile, net=walk_net, boundary=boundary)
+    elif isinstance(inp.network, (str, Path)) and Path(inp.network).exists():
+        ledger = _osm_facilities(Path(inp.network), profile, walk_net, boundary)
     else:
         raise CirclesError("no facilities: give --facilities FILE (a ledger; see data/templates/)")
     facilities = ledger.facilities
@@ -138,6 +140,21 @@ def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None 
     say("service areas ...")
     areas = report_service_areas(report, nets)
     return AnalysisResult(report=report, service_areas=areas, inputs=record, lang=inp.lang, notes=tuple(notes))
+
+
+def _osm_facilities(path: Path, profile, net, boundary):
+    """The fallback when no ledger is given: facilities tagged in the same OSM file, by the profile's rules."""
+    from circles.facilities import ledger_from_frame, facilities_from_osm
+    from network.features import read_osm_features
+
+    keys = sorted({k for c in profile.categories for k, _ in c.osm_tags} | {"name"})
+    found = facilities_from_osm(read_osm_features(path, tag_keys=keys), profile)
+    if found.empty:
+        raise CirclesError(
+            f"{path}: no facilities given and none tagged in the OSM file by the profile's rules (OSM in China has "
+            "almost none); give the civil-affairs ledger with --facilities FILE (template: data/templates/)")
+    return ledger_from_frame(found.drop(columns="geometry", errors="ignore"), source_name=f"{path.name} (OSM tags)",
+                             profile=profile, net=net, boundary=boundary)
 
 
 def _spread_zones(inp: AnalysisInputs, net, boundary, shares):
