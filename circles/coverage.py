@@ -296,9 +296,12 @@ def district_figures(demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, dis
                 ok, value = n >= rule.min_count, n
                 need = rule.min_count
             else:
-                households = demand["households"].to_numpy(float)[dm].sum() if "households" in demand else np.nan
-                area = facilities["area_m2"].to_numpy(float)[fsel].sum() if "area_m2" in facilities else np.nan
-                value = round(100.0 * area / households, 2) if households and households > 0 else np.nan
+                hh = demand["households"].to_numpy(float)[dm] if "households" in demand else np.zeros(0)
+                households = np.nansum(hh) if np.isfinite(hh).any() else np.nan
+                areas = facilities["area_m2"].to_numpy(float)[fsel] if "area_m2" in facilities else np.zeros(0)
+                area = np.nansum(areas) if np.isfinite(areas).any() else np.nan
+                # checkable only where households and floor areas are known
+                value = round(100.0 * area / households, 2) if households > 0 and np.isfinite(area) else np.nan
                 ok = bool(value >= rule.min_area_m2_per_100_households) if np.isfinite(value) else None
                 need = rule.min_area_m2_per_100_households
             rows.append({"district": name, "category": rule.category, "rule": rule.kind, "tier": rule.tier,

@@ -83,6 +83,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
         "pop_0_17", "0-17岁", "0～17岁", "0-17岁人口", "未成年人", "未成年人口", "儿童", "儿童人口",
     ),
     "district": ("district", "所属街道", "街道", "街道乡镇", "乡镇街道", "街乡"),
+    "households": ("households", "户数", "总户数", "住户数", "家庭户数"),
 })
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
@@ -345,6 +346,8 @@ def demand_from_frame(
     }
     if district is not None:
         data["district"] = district
+    if "households" in cols:  # for the floor-area-per-100-households rule; blank or bad cells -> NaN
+        data["households"] = pd.to_numeric(frame[cols["households"]], errors="coerce").to_numpy(float)
     table = pd.DataFrame(data, index=frame.index)
     if gate_groups:
         table = _split_gates(table, gate_groups, whole)
@@ -971,6 +974,9 @@ def _split_gates(table: pd.DataFrame, groups: dict[str, list[int]], whole: bool)
             pos = table.columns.get_loc(c)
             value = table.iloc[rows[0], pos]
             table.iloc[rows, pos] = apportion(int(value), np.ones(k, dtype=np.int64)) if whole else value / k
+        if "households" in table:
+            pos = table.columns.get_loc("households")
+            table.iloc[rows, pos] = table.iloc[rows[0], pos] / k
         table.iloc[rows, uid] = key
         for j, r in enumerate(rows, start=1):
             table.iloc[r, did] = f"{key}/{j}"

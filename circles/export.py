@@ -86,7 +86,7 @@ def access_table(report: CoverageReport) -> pd.DataFrame:
             cols[c] = d[c]
     cols["lon"] = d["lon"].round(6)
     cols["lat"] = d["lat"].round(6)
-    for c in POP_COLUMNS:
+    for c in (*POP_COLUMNS, "households"):
         if c in d:
             cols[c] = d[c]
     for c in report.categories:

@@ -95,6 +95,8 @@ def load_network(
     if isinstance(source, RawWays):
         return build_network(source, rules=rules, boundary=boundary, buffer_m=buffer_m,
                              largest_component=largest_component, source="sample")
+    if isinstance(source, shapely.Geometry):
+        return _from_place(source, rules=rules)
 
     path = Path(source)
     if path.suffix.lower() == ".graphml":
@@ -189,14 +191,18 @@ def _from_graphml(path: Path, *, rules: ModeRules) -> CompactNetwork:
     return from_graph(G, rules=rules, source=str(path))
 
 
-def _from_place(place: str, *, rules: ModeRules) -> CompactNetwork:
+def _from_place(place: str | shapely.Geometry, *, rules: ModeRules) -> CompactNetwork:
+    """A place name or WGS84 polygon, downloaded through osmnx (online only)."""
     import osmnx as ox
 
     try:
-        G = ox.graph_from_place(place, network_type=rules.mode, simplify=True, retain_all=False)
+        if isinstance(place, shapely.Geometry):
+            G = ox.graph_from_polygon(place, network_type=rules.mode, simplify=True, retain_all=False)
+        else:
+            G = ox.graph_from_place(place, network_type=rules.mode, simplify=True, retain_all=False)
     except Exception as exc:  # noqa: BLE001 - offline machines land here
         raise CirclesError(
-            f"place {place!r}: could not download it through osmnx/Overpass ({type(exc).__name__}); "
+            f"place {place if isinstance(place, str) else 'polygon'!r}: could not download it through osmnx/Overpass ({type(exc).__name__}); "
             "without internet, pass an OSM file with --network FILE (or a file path that exists)"
         ) from None
     return from_graph(G, rules=rules, source=f"place:{place}")

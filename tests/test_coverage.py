@@ -159,3 +159,17 @@ def test_real_data_shares_against_independent_search(name):
     np.testing.assert_allclose(got[finite], ref[finite], rtol=0.01, atol=0.05)
     share = dem["pop_60plus"][ref <= 15].sum() / dem["pop_60plus"].sum()
     assert r.category("elderly").coverage == pytest.approx(share)
+
+
+def test_floor_area_rule_per_100_households(grid):
+    fac, dem = _frames([(0, 0)], [(100, 100), (200, 200)])
+    fac["area_m2"] = [150.0]
+    dem["households"] = [400, 600]  # 1,000 households need 200 m² at 20 m² per 100
+    box = shapely.box(*lonlat(-50, -50), *lonlat(1050, 1050))
+    districts = gpd.GeoDataFrame({"street": ["一街道"]}, geometry=[box], crs="EPSG:4326")
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE, districts=districts, district_col="street")
+    rule = r.districts[r.districts["rule"] == "area_per_households"].iloc[0]
+    assert rule["value"] == pytest.approx(15.0) and rule["required"] == 20 and bool(rule["rule_ok"]) is False
+    no_hh = assess({"walk": grid}, fac, dem.drop(columns="households"), profile=PROFILE, districts=districts,
+                   district_col="street")
+    assert no_hh.districts[no_hh.districts["rule"] == "area_per_households"].iloc[0]["rule_ok"] is None

@@ -262,3 +262,8 @@ def test_bad_mode():
 def test_place_name_offline_gives_clear_message():
     with pytest.raises(CirclesError, match="without internet, pass an OSM file"):
         load_network("Haidian District, Beijing")
+
+
+def test_polygon_source_offline_gives_clear_message():
+    with pytest.raises(CirclesError, match="could not download it through osmnx"):
+        load_network(shapely.box(116.30, 39.99, 116.31, 40.0))
