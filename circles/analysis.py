@@ -53,11 +53,25 @@ class AnalysisResult:
     inputs: dict[str, Any]
     lang: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    districts: Any = None  # GeoDataFrame of district polygons (WGS84), when given
+    district_col: str | None = None
 
-    def write(self, out_dir: Path) -> list[Path]:
-        """Write every output of `circles analyze` into `out_dir` (atomically)."""
+    def map(self, *, suggestions=None):
+        """The folium map of this analysis (offline when written with `circles.maps.map_html`)."""
+        from circles.maps import coverage_map
+
+        return coverage_map(self.report, service_areas=self.service_areas, suggestions=suggestions,
+                            districts=self.districts, district_col=self.district_col, lang=self.lang,
+                            note=self.inputs.get("sample_label"))
+
+    def write(self, out_dir: Path, *, suggestions=None) -> list[Path]:
+        """Write every output of `circles analyze` into `out_dir` (atomically), map.html included."""
+        from circles.maps import map_html
+
+        html = map_html(self.map(suggestions=suggestions))
         return write_analysis(self.report, out_dir, inputs=self.inputs, lang=self.lang,
-                              service_areas=self.service_areas)
+                              service_areas=self.service_areas,
+                              extra={"map.html": lambda p: p.write_text(html, encoding="utf-8")})
 
 
 def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None = None) -> AnalysisResult:
@@ -139,7 +153,8 @@ def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None 
         record["sample_label"] = sample.label
     say("service areas ...")
     areas = report_service_areas(report, nets)
-    return AnalysisResult(report=report, service_areas=areas, inputs=record, lang=inp.lang, notes=tuple(notes))
+    return AnalysisResult(report=report, service_areas=areas, inputs=record, lang=inp.lang, notes=tuple(notes),
+                          districts=districts, district_col=district_col)
 
 
 def _osm_facilities(path: Path, profile, net, boundary):

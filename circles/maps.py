@@ -27,6 +27,7 @@ Example
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import html
 import importlib.resources
@@ -119,7 +120,7 @@ _TEXT = {
         "gap_minutes": "最远步行 {minutes:.1f} 分钟",
         "gap_far": "部分居民点 {horizon:g} 分钟内无可达设施",
         "area_union": "{cat}：{minutes}分钟步行可达范围",
-        "area_ring": "{cat}：步行 ≤ {minutes} 分钟",
+        "area_ring": "{cat}：步行 {minutes} 分钟",
         "area_catchment": "{name}：服务片区（离此设施最近）",
         "area_facility": "{name}：{minutes}分钟步行可达范围",
         "site_title": "建议新增 第{rank}名：{cat}",
@@ -161,7 +162,7 @@ _TEXT = {
         "gap_minutes": "longest walk {minutes:.1f} min",
         "gap_far": "some units have no facility within {horizon:g} min",
         "area_union": "{cat}: reached within {minutes} min walk",
-        "area_ring": "{cat}: walk ≤ {minutes} min",
+        "area_ring": "{cat}: {minutes} min walk",
         "area_catchment": "{name}: catchment (nearest facility)",
         "area_facility": "{name}: reached within {minutes} min walk",
         "site_title": "Suggested site #{rank}: {cat}",
@@ -176,7 +177,8 @@ _CSS = """
   "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", Arial, sans-serif; }
 .leaflet-control-layers-expanded { max-width: 330px; font-size: 12px; line-height: 1.35; }
 .leaflet-control-layers-overlays label { margin: 1px 0; }
-.leaflet-control-layers-overlays label:has(.circles-first) { border-top: 1px solid #ddd; margin-top: 4px; padding-top: 3px; }
+.leaflet-control-layers-overlays label:has(.circles-first) { border-top: 1px solid #ddd; margin-top: 4px;
+  padding-top: 3px; }
 .circles-swatch { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 2px; border-radius: 50%%;
   vertical-align: -1px; border: 1px solid rgba(0,0,0,.35); }
 .circles-swatch-area { border-radius: 2px; opacity: .6; }
@@ -277,7 +279,8 @@ _ON_EACH_FEATURE = JsCode(
             layer.bindTooltip(p.label, {permanent: true, direction: "center", className: "circles-district-label"});
         }
         if (p.icon && layer.setIcon) {
-            layer.setIcon(L.divIcon({html: p.icon, className: "circles-site", iconSize: [26, 26], iconAnchor: [13, 13]}));
+            layer.setIcon(L.divIcon({html: p.icon, className: "circles-site",
+                                     iconSize: [26, 26], iconAnchor: [13, 13]}));
         }
     }"""
 )
@@ -307,7 +310,7 @@ def _label(obj: Any, lang: str) -> str:
     return getattr(obj, "label_zh" if lang == "zh" else "label_en")
 
 
-def _group(demand_column: str, lang: str) -> str:
+def _demand_group(demand_column: str, lang: str) -> str:
     zh, en = _DEMAND_GROUPS.get(demand_column, (demand_column, demand_column))
     return zh if lang == "zh" else en
 
@@ -346,7 +349,9 @@ def _features(geoms: np.ndarray, props: Sequence[Mapping[str, Any]]) -> dict[str
 
 def _point_features(lon: np.ndarray, lat: np.ndarray, props: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     feats = []
-    for x, y, p in zip(np.round(np.asarray(lon, float), COORD_DECIMALS), np.round(np.asarray(lat, float), COORD_DECIMALS), props):
+    xs = np.round(np.asarray(lon, float), COORD_DECIMALS)
+    ys = np.round(np.asarray(lat, float), COORD_DECIMALS)
+    for x, y, p in zip(xs, ys, props):
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
@@ -361,6 +366,22 @@ def _to_wgs84(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     if frame.crs is None:
         raise CirclesError(f"{name} has no CRS; set it first, e.g. {name}.set_crs('EPSG:4326') for lon/lat")
     return frame.to_crs("EPSG:4326") if not frame.crs.equals("EPSG:4326") else frame
+
+
+def _suggestion_frame(suggestions: Any) -> gpd.GeoDataFrame:
+    """Suggested sites as WGS84 points, from a GeoDataFrame, a lon/lat table, or `SitingResult`(s)."""
+    if hasattr(suggestions, "sites") and hasattr(suggestions, "category"):  # a circles.siting.SitingResult
+        suggestions = [suggestions]
+    if isinstance(suggestions, (list, tuple)):
+        frames = [r.sites.assign(category=r.category) for r in suggestions]
+        if not frames:
+            return gpd.GeoDataFrame({"category": []}, geometry=gpd.points_from_xy([], []), crs="EPSG:4326")
+        suggestions = pd.concat(frames, ignore_index=True)
+    if not isinstance(suggestions, gpd.GeoDataFrame) and isinstance(suggestions, pd.DataFrame):
+        _require_columns(suggestions, "suggestions", ("lon", "lat"))  # canonical tables are WGS84 lon/lat
+        suggestions = gpd.GeoDataFrame(suggestions, geometry=gpd.points_from_xy(suggestions["lon"], suggestions["lat"]),
+                                       crs="EPSG:4326")
+    return _to_wgs84(suggestions, "suggestions")
 
 
 def _require_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
@@ -429,8 +450,9 @@ def coverage_map(
         ``"ring"``, ``"catchment"`` or ``"facility_area"``), ``category``, and optionally ``tier``,
         ``minutes`` and ``facility`` (row of ``report.facilities``, -1 when not per facility).
     suggestions
-        Suggested new sites (points): ``category``, and optionally ``rank``, ``added_covered``
-        (people of the category's demand group newly covered) and ``name``.
+        Suggested new sites: WGS84 points (or a table with ``lon``/``lat``) with ``category`` and
+        optionally ``rank``, ``added_covered`` (people of the category's demand group newly
+        covered) and ``name``; or one `circles.siting.SitingResult` or a list of them.
     districts, district_col
         District (街道/乡镇) polygons and the column with their names (labels; None: borders only).
     lang
@@ -462,7 +484,13 @@ def coverage_map(
 
     Example
     -------
-    >>> m = coverage_map(report, lang="en", districts=streets, district_col="street")
+    >>> from circles.analysis import AnalysisInputs, run_analysis
+    >>> from circles.sample import make_sample
+    >>> result = run_analysis(AnalysisInputs(sample=True))
+    >>> m = coverage_map(result.report, service_areas=result.service_areas, lang="en",
+    ...                  districts=make_sample().districts, district_col="street")
+    >>> sorted(g.circles_label for g in m._children.values() if hasattr(g, "circles_label"))[:2]
+    ['Child protection: 15-min service area', 'Child protection: catchments (nearest facility)']
     """
     if lang not in LANGS:
         raise CirclesError(f"lang {lang!r} is not supported; use zh or en")
@@ -491,7 +519,7 @@ def coverage_map(
             raise CirclesError(f"service_areas: kind {bad[0]!r} is not known; valid: {', '.join(SERVICE_AREA_KINDS)}")
         _check_categories(service_areas, "service_areas", cat_ids)
     if suggestions is not None:
-        suggestions = _to_wgs84(suggestions, "suggestions")
+        suggestions = _suggestion_frame(suggestions)
         _require_columns(suggestions, "suggestions", ("category",))
         _check_categories(suggestions, "suggestions", cat_ids)
     if districts is not None:
@@ -519,26 +547,12 @@ def coverage_map(
                                  lang, simplify_m, caps, show)
         _gap_layer(m, report, res, i, lang, simplify_m, caps, show)
         _uncovered_layer(m, report, res, colour, lang, caps, canvases, show)
-        profile_cat = _profile_category(report, res.category)
-        tiers = profile_cat.tiers if profile_cat is not None else ()
-        fac = report.facilities[report.facilities["category"] == res.category] if "category" in report.facilities else \
-            report.facilities.iloc[:0]
-        tier_of = fac["tier"].where(fac["tier"].notna(), tiers[-1].id if tiers else None) if "tier" in fac else None
-        for k, tier in enumerate(tiers):
-            sel = fac[(tier_of == tier.id).to_numpy()] if tier_of is not None else fac.iloc[:0]
-            name = t["facilities"].format(tier=_label(tier, lang))
-            _facility_layer(m, report, sel, name, colour, FACILITY_RADIUS_PX[min(k, len(FACILITY_RADIUS_PX) - 1)],
-                            cat_label, _label(tier, lang), lang, caps, canvases)
-        known_tiers = {tier.id for tier in tiers}
-        if tier_of is not None and len(fac) and not set(tier_of.dropna()) <= known_tiers:
-            rest = fac[~tier_of.isin(known_tiers).to_numpy()]
-            _facility_layer(m, report, rest, t["facilities"].format(tier=cat_label), colour, FACILITY_RADIUS_PX[-1],
-                            cat_label, None, lang, caps, canvases)
+        _facility_layers(m, report, res, colour, lang, caps, canvases)
         _mark_first(m, first)
     if "category" in report.facilities:
         other = report.facilities[~report.facilities["category"].isin(cat_ids)]
         if len(other):
-            _facility_layer(m, report, other, t["other_facilities"], OTHER_COLOUR, FACILITY_RADIUS_PX[-1], None, None,
+            _facility_layer(m, other, t["other_facilities"], OTHER_COLOUR, FACILITY_RADIUS_PX[-1], None, None,
                             lang, caps, canvases)
     if suggestions is not None:
         _suggestion_layer(m, report, suggestions, colours, lang, caps)
@@ -551,8 +565,10 @@ def coverage_map(
                                      has_areas=service_areas is not None)))
     if tiles != "osm":
         m.add_child(_Script(f"{{map}}.attributionControl.addAttribution({json.dumps(OSM_ATTRIBUTION)});"))
+    # last script: says every layer was built without a JavaScript error (the browser test reads it)
     m.add_child(_Script('document.body.setAttribute("data-circles-map", "ready");'))
     m.get_root().title = t["title"] + (f" — {note}" if note else "")
+    m.circles_lang = lang  # map_html marks the page's language (browsers pick CJK glyphs by it)
     return m
 
 
@@ -623,8 +639,11 @@ def _layer(m: folium.Map, name: str, swatch: str, *, show: bool = True) -> foliu
 
 
 def _mark_first(m: folium.Map, start: int) -> None:
-    """Mark the first layer a category added (a thin rule above it in the layer control)."""
-    for child in list(m._children.values())[start:]:
+    """Mark the first layer a category added (a thin rule above it in the layer control), unless it is the first."""
+    children = list(m._children.values())
+    if not any(isinstance(c, folium.FeatureGroup) for c in children[:start]):
+        return
+    for child in children[start:]:
         if isinstance(child, folium.FeatureGroup):
             child.layer_name = '<span class="circles-first"></span>' + child.layer_name
             return
@@ -667,8 +686,12 @@ def _service_area_layers(m, report, areas, res, colour, lang, simplify_m, caps, 
             tier = _tier_label(report, res.category, row.get("tier"), lang)
             if row["_union"]:
                 tip = t["area_union"].format(cat=_esc(cat_label), minutes=mins)
-                style = {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.10 if ring_minutes else 0.18}
+                style = {"color": colour, "weight": 2, "fillColor": colour,
+                         "fillOpacity": 0.10 if ring_minutes else 0.18}
             else:
+                start = row.get("minutes_from")
+                if start is not None and pd.notna(start) and float(start) > 0:
+                    mins = f"{_fmt_min(start)}–{mins}"
                 tip = t["area_ring"].format(cat=_esc(cat_label), minutes=mins)
                 k = ring_minutes.index(row["_minutes"])
                 style = {"color": colour, "weight": 0.8, "fillColor": colour,
@@ -691,7 +714,8 @@ def _service_area_layers(m, report, areas, res, colour, lang, simplify_m, caps, 
             fac_name = _facility_name(report, row.get("facility"), lang)
             mins = row.get("minutes")
             mins = _fmt_min(mins if mins is not None and pd.notna(mins) else res.minutes)
-            tip = t["area_catchment" if kind == "catchment" else "area_facility"].format(name=_esc(fac_name), minutes=mins)
+            key_tip = "area_catchment" if kind == "catchment" else "area_facility"
+            tip = t[key_tip].format(name=_esc(fac_name), minutes=mins)
             props.append({"tip": tip})
         group = _layer(m, name, _swatch(colour, "area"), show=False)
         _add_geojson(group, _features(_simplified(part.geometry.values, simplify_m), props), pane="circles-areas",
@@ -727,7 +751,7 @@ def _gap_layer(m, report, res, index, lang, simplify_m, caps, show) -> None:
     gaps = gap_areas(report, res.category)
     name = t["gaps"].format(cat=cat_label)
     gaps = caps.cut(gaps, name)
-    group_word = _group(res.demand_column, lang)
+    group_word = _demand_group(res.demand_column, lang)
     props = []
     for _, g in gaps.iterrows():
         tip = (f"<b>{t['gap_title'].format(cat=_esc(cat_label), rank=int(g['rank']))}</b><br>"
@@ -753,7 +777,7 @@ def _uncovered_layer(m, report, res, colour, lang, caps, canvases, show) -> None
     top = float(people.max()) if len(people) else 1.0
     lo, hi = UNIT_RADIUS_PX
     radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
-    group_word = _group(res.demand_column, lang)
+    group_word = _demand_group(res.demand_column, lang)
     minutes = units[f"minutes_{res.category}"].to_numpy(float)
     names = units["name"] if "name" in units else pd.Series([None] * len(units), index=units.index)
     pops = units["population"] if "population" in units and res.demand_column != "population" else None
@@ -776,7 +800,29 @@ def _uncovered_layer(m, report, res, colour, lang, caps, canvases, show) -> None
     _add_geojson(group, _point_features(units["lon"], units["lat"], props), marker=marker)
 
 
-def _facility_layer(m, report, fac, name, colour, radius, cat_label, tier_label, lang, caps, canvases) -> None:
+def _facility_layers(m, report, res, colour, lang, caps, canvases) -> None:
+    """One layer per tier of the category (an unset tier counts as the last, as in `assess`)."""
+    t = _TEXT[lang]
+    cat_label = _label(res, lang)
+    profile_cat = _profile_category(report, res.category)
+    tiers = profile_cat.tiers if profile_cat is not None else ()
+    fac = report.facilities
+    fac = fac[(fac["category"] == res.category).to_numpy()] if "category" in fac else fac.iloc[:0]
+    if "tier" in fac and tiers:
+        tier_of = fac["tier"].where(fac["tier"].notna(), tiers[-1].id)
+    else:
+        tier_of = pd.Series([None] * len(fac), index=fac.index, dtype=object)
+    for k, tier in enumerate(tiers):
+        radius = FACILITY_RADIUS_PX[min(k, len(FACILITY_RADIUS_PX) - 1)]
+        _facility_layer(m, fac[(tier_of == tier.id).to_numpy()], t["facilities"].format(tier=_label(tier, lang)),
+                        colour, radius, cat_label, _label(tier, lang), lang, caps, canvases)
+    rest = fac[~tier_of.isin([tier.id for tier in tiers]).to_numpy()]
+    if len(rest):  # tiers the profile does not list
+        _facility_layer(m, rest, t["facilities"].format(tier=cat_label), colour, FACILITY_RADIUS_PX[-1], cat_label,
+                        None, lang, caps, canvases)
+
+
+def _facility_layer(m, fac, name, colour, radius, cat_label, tier_label, lang, caps, canvases) -> None:
     t = _TEXT[lang]
     if "capacity" in fac:  # the biggest first when a layer must be cut
         fac = fac.sort_values("capacity", ascending=False, kind="stable", na_position="last")
@@ -787,15 +833,12 @@ def _facility_layer(m, report, fac, name, colour, radius, cat_label, tier_label,
         lines = [f"<b>{_esc(nm) if pd.notna(nm) else t['unnamed']}</b>"]
         if cat_label:
             lines.append(_esc(cat_label))
-        tier = tier_label or (_esc(f.get("tier")) if pd.notna(f.get("tier")) else None)
-        if tier:
-            lines.append(f"{t['tier']}：{_esc(tier)}" if lang == "zh" else f"{t['tier']}: {_esc(tier)}")
-        cap = f.get("capacity")
-        if cap is not None and pd.notna(cap):
-            lines.append(f"{t['capacity']}：{_fmt_n(cap)}" if lang == "zh" else f"{t['capacity']}: {_fmt_n(cap)}")
-        dist = f.get("district")
-        if dist is not None and pd.notna(dist):
-            lines.append(f"{t['district']}：{_esc(dist)}" if lang == "zh" else f"{t['district']}: {_esc(dist)}")
+        tier = tier_label or (f.get("tier") if pd.notna(f.get("tier")) else None)
+        cap, dist = f.get("capacity"), f.get("district")
+        for key, value in (("tier", tier), ("capacity", _fmt_n(cap) if cap is not None and pd.notna(cap) else None),
+                           ("district", dist if dist is not None and pd.notna(dist) else None)):
+            if value:
+                lines.append(f"{t[key]}{'：' if lang == 'zh' else ': '}{_esc(value)}")
         if bool(f.get("off_network", False)):
             lines.append(t["off_network"].format(m=float(f.get("snap_m", float("nan")))))
         props.append({"tip": "<br>".join(lines)})
@@ -829,11 +872,13 @@ def _suggestion_layer(m, report, suggestions, colours, lang, caps) -> None:
     for _, s in sites.iterrows():
         res = report.category(str(s["category"]))
         rank = int(s["rank"]) if pd.notna(s["rank"]) else None
-        lines = [f"<b>{t['site_title'].format(rank=rank if rank is not None else '–', cat=_esc(_label(res, lang)))}</b>"]
+        title = t["site_title"].format(rank=rank if rank is not None else "–", cat=_esc(_label(res, lang)))
+        lines = [f"<b>{title}</b>"]
         if "name" in s and pd.notna(s["name"]):
             lines.append(_esc(s["name"]))
         if "added_covered" in s and pd.notna(s["added_covered"]):
-            lines.append(t["site_added"].format(n=_fmt_n(s["added_covered"]), group=_group(res.demand_column, lang)))
+            lines.append(t["site_added"].format(n=_fmt_n(s["added_covered"]),
+                                                group=_demand_group(res.demand_column, lang)))
         props.append({"tip": "<br>".join(lines), "icon": _star(colours[res.category], rank)})
     pts = sites.geometry.values
     ok = np.array([g is not None and not g.is_empty for g in pts], dtype=bool)
@@ -856,8 +901,8 @@ def _legend_html(report, colours, lang, *, note, caps, has_sites, has_districts,
     for res in report.categories:
         share = f'<span class="circles-share">{100.0 * res.coverage:.1f}%</span>'
         detail = t["coverage"].format(share=share, covered=_fmt_n(res.demand_covered), total=_fmt_n(res.demand_total),
-                                      group=_esc(_group(res.demand_column, lang)), minutes=_fmt_min(res.minutes),
-                                      n=res.facilities)
+                                      group=_esc(_demand_group(res.demand_column, lang)),
+                                      minutes=_fmt_min(res.minutes), n=res.facilities)
         out.append(f'<div class="circles-row">{_swatch(colours[res.category])}<b>{_esc(_label(res, lang))}</b> '
                    f"{detail}</div>")
     sym = ['<svg width="16" height="16"><circle cx="8" cy="8" r="6" fill="#777" stroke="#fff" stroke-width="2"/>'
@@ -867,8 +912,8 @@ def _legend_html(report, colours, lang, *, note, caps, has_sites, has_districts,
            f'<svg width="16" height="16"><rect x="1" y="3" width="14" height="10" fill="url(#circles-hatch-0)" '
            f'stroke="{GAP_COLOUR}" stroke-dasharray="3 2"/></svg>{_esc(t["sym_gap"])}']
     if has_areas:
-        sym.append('<svg width="16" height="16"><rect x="1" y="3" width="14" height="10" fill="#777" fill-opacity=".25" '
-                   f'stroke="#777"/></svg>{_esc(t["sym_area"])}')
+        sym.append('<svg width="16" height="16"><rect x="1" y="3" width="14" height="10" fill="#777" '
+                   f'fill-opacity=".25" stroke="#777"/></svg>{_esc(t["sym_area"])}')
     if has_sites:
         sym.append(_star("#777777", None).replace('width="26" height="26"', 'width="16" height="16"')
                    + _esc(t["sym_site"]))
@@ -901,6 +946,7 @@ def _leaflet_assets() -> tuple[str, str, str]:
         return "url(data:image/png;base64," + base64.b64encode(data).decode("ascii") + ")"
 
     css = re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
+    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)  # the .map file is not shipped with the page
     version = re.search(r"Leaflet (\d+\.\d+\.\d+)", js)
     return js.replace("</script", "<\\/script"), css, version.group(1) if version else "unknown"
 
@@ -910,7 +956,8 @@ def _leaflet_assets() -> tuple[str, str, str]:
 _FOLIUM_CDN = {url for _, url in (*folium.Map.default_js, *folium.Map.default_css)}
 _EXTERNAL_SCRIPT = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?((?:https?:)?//[^"'\s>]+)["']?[^>]*>\s*</script>\s*""",
                               re.IGNORECASE)
-_EXTERNAL_LINK = re.compile(r"""<link\b[^>]*\bhref\s*=\s*["']?((?:https?:)?//[^"'\s>]+)["']?[^>]*/?>\s*""", re.IGNORECASE)
+_EXTERNAL_LINK = re.compile(r"""<link\b[^>]*\bhref\s*=\s*["']?((?:https?:)?//[^"'\s>]+)["']?[^>]*/?>\s*""",
+                            re.IGNORECASE)
 _HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
 
@@ -926,7 +973,10 @@ def map_html(m: folium.Map) -> str:
     CirclesError
         When the map uses a plugin that loads other scripts or stylesheets from the internet.
     """
-    page = m.get_root().render()
+    # folium adds elements to the tree while rendering (a second render repeats them): render a copy,
+    # so the page is the same however often it is asked for and `m` stays as the caller built it
+    root = copy.deepcopy(m.get_root())
+    page = root.render()
     js, css, version = _leaflet_assets()
     inline_js = f"<script>/* Leaflet {version}, inlined for offline use */\n{js}\n</script>\n"
     inline_css = f"<style>/* Leaflet {version} */\n{css}\n</style>\n"
@@ -946,7 +996,10 @@ def map_html(m: folium.Map) -> str:
                            "use only folium's core layers (GeoJson, CircleMarker, DivIcon markers)")
     if inline_js not in page:  # Leaflet was not among the links (e.g. cleared default_js): put it first
         page = page.replace("<head>", "<head>\n" + inline_css + inline_js, 1)
-    return _renumber_ids(m, page)
+    lang = getattr(m, "circles_lang", None)
+    if lang is not None:
+        page = page.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
+    return _renumber_ids(root, page)
 
 
 def _element_ids(root: Element) -> set[str]:
@@ -965,9 +1018,9 @@ def _element_ids(root: Element) -> set[str]:
     return ids
 
 
-def _renumber_ids(m: folium.Map, page: str) -> str:
+def _renumber_ids(root: Element, page: str) -> str:
     """Replace folium's random 32-hex element ids by 1, 2, 3... in order of first appearance."""
-    ids = _element_ids(m.get_root())
+    ids = _element_ids(root)
     numbers: dict[str, str] = {}
 
     def number(match: re.Match) -> str:

@@ -72,7 +72,7 @@ FACILITY_HEADERS: dict[str, str] = {
 }
 POPULATION_HEADERS: dict[str, str] = {
     "demand_id": "编号", "name": "小区名称", "lon": "经度", "lat": "纬度", "population": "常住人口",
-    "pop_60plus": "60岁以上", "pop_0_17": "0-17岁", "district": "所属街道",
+    "pop_60plus": "60岁以上", "pop_0_17": "0-17岁", "households": "户数", "district": "所属街道",
 }
 
 # Name pools (common words; any resemblance to a real road or compound is a coincidence).
@@ -935,6 +935,8 @@ def _population(built: _Built, villages: _Villages, frame: _Frame, streets: gpd.
         "population": pop,
         "pop_60plus": np.rint(pop * share60).astype(np.int64),
         "pop_0_17": np.rint(pop * share17).astype(np.int64),
+        # 2.62 people per household: China's 2020 census average household size
+        "households": np.rint(pop / 2.62).astype(np.int64),
         "district": district.astype(str),
     })
     df.attrs["label"] = SAMPLE_LABEL

@@ -165,7 +165,8 @@ def test_some_residents_lack_a_station_within_15_minutes_on_foot(sample):
 
 def test_population_units_are_valid(sample):
     p = sample.population
-    assert list(p.columns) == ["demand_id", "name", "lon", "lat", "population", "pop_60plus", "pop_0_17", "district"]
+    assert list(p.columns) == ["demand_id", "name", "lon", "lat", "population", "pop_60plus", "pop_0_17", "households",
+                               "district"]
     assert 60 <= len(p) <= 150
     assert p["demand_id"].is_unique and p["demand_id"].str.startswith("示例").all()
     for col in ("population", "pop_60plus", "pop_0_17"):
