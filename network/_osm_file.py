@@ -17,7 +17,7 @@ OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pb
 
 # libosmium's fixed-point coordinates: degrees * 1e7; this value marks an undefined location
 _UNDEFINED = 2147483647
-_RARE_TAGS = tuple(k for k in WAY_TAGS if k not in ("highway", "name"))
+_RARE_TAGS = tuple(k for k in WAY_TAGS if k not in ("highway", "name"))  # name is not needed for routing
 
 
 def is_osm_path(path: Path) -> bool:
@@ -71,9 +71,6 @@ def read_highway_ways(path: Path) -> RawWays:
             t = extra.get(wid)
             if t is None:
                 t = {"highway": w.tags.get("highway")}
-            name = w.tags.get("name")
-            if name is not None:
-                t["name"] = name
             way_ids.append(wid)
             tags.append(t)
             refs.extend([(n.ref, n.x, n.y) for n in w.nodes])

@@ -49,6 +49,7 @@ _EXCLUDE: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 _COMPILED = {m: tuple((k, re.compile(v)) for k, v in rules) for m, rules in _EXCLUDE.items()}
+_KEEP_CACHE: dict[tuple[str, str], bool] = {}
 
 # osmnx `_add_paths`: values of `oneway` that make a way one-way, and those that reverse it
 ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
@@ -95,8 +96,17 @@ class ModeRules:
 
     def keeps(self, tags: Mapping[str, str]) -> bool:
         """True when the way belongs to this mode's network (osmnx's filter)."""
-        if tags.get("highway") is None:
+        highway = tags.get("highway")
+        if highway is None:
             return False
+        if len(tags) == 1:  # most ways: only the highway value decides (memoised per value)
+            hit = _KEEP_CACHE.get((self.mode, highway))
+            if hit is None:
+                hit = _KEEP_CACHE[(self.mode, highway)] = self._keeps(tags)
+            return hit
+        return self._keeps(tags)
+
+    def _keeps(self, tags: Mapping[str, str]) -> bool:
         for key, rx in _COMPILED[self.mode]:
             value = tags.get(key)
             if value is not None and rx.search(value):
