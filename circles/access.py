@@ -135,3 +135,150 @@ def _to_targets(net, sources: Snap, targets: Snap, edge_cost, node_cost, node_so
             if direct < cost[t]:
                 cost[t], source[t] = direct, i
     return cost, source.astype(np.int64)
+
+
+# Memory cap of one chunk of truncated searches: chunk × nodes float64 cells (~160 MB)
+_CHUNK_CELLS = 20_000_000
+
+
+@dataclass(frozen=True)
+class CoverageSets:
+    """Which candidate covers which demand unit, and in what time.
+
+    Attributes
+    ----------
+    covers
+        Sparse boolean matrix, candidates × demand units (CSR): True where the walk from the
+        candidate to the unit takes at most ``threshold_s``. Rows follow the candidates given
+        to `coverage_sets`, columns the demand units (note: spopt's cost matrices are the
+        transpose, units × facilities).
+    time_s
+        The walking times (seconds) of the same entries, same sparsity as ``covers`` (a unit
+        exactly at a candidate gets `network.compact.MIN_EDGE_TIME_S` rather than 0).
+    threshold_s
+        The coverage threshold (seconds).
+    """
+
+    covers: sparse.csr_matrix
+    time_s: sparse.csr_matrix
+    threshold_s: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.covers.shape
+
+
+def _take(snap: Snap, idx: np.ndarray) -> Snap:
+    """The points `idx` of a snap."""
+    return Snap(snap.edge[idx], snap.offset_m[idx], snap.fraction[idx], snap.distance_m[idx],
+                snap.x[idx], snap.y[idx], snap.off_network[idx], snap.max_distance_m)
+
+
+def _gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The column indices of `rows` of a CSR structure, concatenated (no scipy fancy indexing)."""
+    starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=indices.dtype)
+    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    return indices[shift + np.arange(total)]
+
+
+def coverage_sets(
+    net: CompactNetwork,
+    candidates: Snap,
+    demand: Snap,
+    edge_cost: np.ndarray,
+    *,
+    threshold_s: float,
+) -> CoverageSets:
+    """Truncated shortest-path searches from every candidate: who each candidate would cover.
+
+    Each candidate point is a virtual node on its edge (as `circles.access` places facilities)
+    and one Dijkstra search per candidate stops at `threshold_s`; demand points on edges are
+    reached through either end of their edge or directly along it, exactly as
+    `circles.access.nearest_source` measures them. Searches run in chunks so that memory stays
+    near 160 MB whatever the network size.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    candidates
+        Candidate sites snapped onto the network (``net.snap``). Off-network candidates
+        (``off_network`` True) cover nothing.
+    demand
+        Demand units snapped onto the network. Off-network units are covered by nothing, as in
+        `circles.coverage.assess`.
+    edge_cost
+        Travel time of each edge (seconds), e.g. ``net.travel_time_s(3.6)``.
+    threshold_s
+        Coverage threshold (seconds), e.g. 15 minutes = 900.
+
+    Returns
+    -------
+    CoverageSets
+        ``covers`` is candidates × demand units.
+
+    Examples
+    --------
+    >>> cost = net.travel_time_s(3.6)  # doctest: +SKIP
+    >>> sets = coverage_sets(net, net.snap(cx, cy), net.snap(dx, dy), cost, threshold_s=900)  # doctest: +SKIP
+    """
+    edge_cost = np.asarray(edge_cost, dtype=float)
+    if edge_cost.shape != (net.n_edges,):
+        raise CirclesError(f"edge_cost has {edge_cost.shape[0]} values for {net.n_edges} edges; give one cost per edge")
+    if not (np.isfinite(threshold_s) and threshold_s > 0):
+        raise CirclesError(f"threshold_s is {threshold_s}; give a coverage threshold > 0 seconds "
+                           "(e.g. 900 for 15 minutes)")
+    n, n_cand, n_units = net.n_nodes, len(candidates), len(demand)
+    rows: list[int] = []
+    counts: list[int] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    live_units = np.flatnonzero(~demand.off_network)
+    live_cands = np.flatnonzero(~candidates.off_network)
+    if len(live_units) and len(live_cands):
+        units = _take(demand, live_units)
+        # node -> demand units on an edge that touches it
+        ue, ve = net.edge_u[units.edge], net.edge_v[units.edge]
+        k = np.arange(len(units))
+        incidence = sparse.csr_matrix(
+            (np.ones(2 * len(k), dtype=np.int8), (np.concatenate([ue, ve]), np.concatenate([k, k]))), shape=(n, len(k)))
+        by_edge_order = np.argsort(units.edge, kind="stable")
+        by_edge_sorted = units.edge[by_edge_order]
+        no_source = np.zeros(n, dtype=np.int64)
+        inc_ptr, inc_ind = incidence.indptr, incidence.indices
+        chunk = max(1, min(len(live_cands), _CHUNK_CELLS // (2 * n)))
+        for start in range(0, len(live_cands), chunk):
+            local = np.arange(start, min(len(live_cands), start + chunk))
+            # the network plus this chunk's candidates as virtual nodes (only outgoing arcs: never passed through)
+            graph = _source_graph(net, _take(candidates, live_cands[local]), edge_cost)
+            dist = csgraph.dijkstra(graph, directed=True, indices=n + np.arange(len(local)), limit=threshold_s)
+            for r, c_local in enumerate(local.tolist()):
+                node_cost = dist[r, :n]
+                near = _gather(inc_ptr, inc_ind, np.flatnonzero(node_cost < np.inf))
+                e = candidates.edge[live_cands[c_local]]
+                lo, hi = np.searchsorted(by_edge_sorted, [e, e + 1])
+                near = np.unique(np.concatenate([near, by_edge_order[lo:hi]]))
+                if not len(near):
+                    continue
+                one = _take(candidates, live_cands[c_local:c_local + 1])
+                cost, _ = _to_targets(net, one, _take(units, near), edge_cost, node_cost, no_source)
+                ok = cost <= threshold_s
+                if ok.any():
+                    rows.append(live_cands[c_local])
+                    counts.append(int(ok.sum()))
+                    cols.append(live_units[near[ok]])
+                    vals.append(np.maximum(cost[ok], MIN_EDGE_TIME_S))
+    if rows:
+        r = np.repeat(np.asarray(rows, dtype=np.int64), counts)
+        c, v = np.concatenate(cols), np.concatenate(vals)
+    else:
+        r = c = np.zeros(0, dtype=np.int64)
+        v = np.zeros(0)
+    time_s = sparse.csr_matrix((v, (r, c)), shape=(n_cand, n_units))
+    time_s.sort_indices()
+    covers = sparse.csr_matrix((np.ones(len(time_s.data), dtype=bool), time_s.indices.copy(), time_s.indptr.copy()),
+                               shape=time_s.shape)
+    return CoverageSets(covers=covers, time_s=time_s, threshold_s=float(threshold_s))

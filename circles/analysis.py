@@ -42,6 +42,13 @@ class AnalysisInputs:
     speed_kmh: float | None = None
     horizon_min: float = 60.0
     lang: str = "zh"
+    suggest: int | None = None  # new sites per category (MCLP), with existing sites kept
+    target_coverage: float | None = None  # or: the fewest sites reaching this share
+    budget: float | None = None  # or: a total budget over the candidates' cost column
+    capacitated: bool = False
+    candidates_path: str | None = None  # premises list; default: points along the streets of the gaps
+    categories: tuple[str, ...] | None = None  # the categories to site (default: all)
+    time_limit_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,22 +62,33 @@ class AnalysisResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     districts: Any = None  # GeoDataFrame of district polygons (WGS84), when given
     district_col: str | None = None
+    suggestions: tuple = ()  # circles.siting.SitingResult per category, when asked for
 
-    def map(self, *, suggestions=None):
+    def suggestion_frame(self):
+        """All suggested sites as one WGS84 GeoDataFrame (``kind`` = ``suggested_site``), or None."""
+        import geopandas as gpd
+        import pandas as pd
+
+        if not self.suggestions:
+            return None
+        return gpd.GeoDataFrame(pd.concat([r.to_geodataframe() for r in self.suggestions], ignore_index=True),
+                                geometry="geometry", crs="EPSG:4326")
+
+    def map(self):
         """The folium map of this analysis (offline when written with `circles.maps.map_html`)."""
         from circles.maps import coverage_map
 
-        return coverage_map(self.report, service_areas=self.service_areas, suggestions=suggestions,
+        return coverage_map(self.report, service_areas=self.service_areas, suggestions=self.suggestion_frame(),
                             districts=self.districts, district_col=self.district_col, lang=self.lang,
                             note=self.inputs.get("sample_label"))
 
-    def write(self, out_dir: Path, *, suggestions=None) -> list[Path]:
+    def write(self, out_dir: Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir` (atomically), map.html included."""
         from circles.maps import map_html
 
-        html = map_html(self.map(suggestions=suggestions))
+        html = map_html(self.map())
         return write_analysis(self.report, out_dir, inputs=self.inputs, lang=self.lang,
-                              service_areas=self.service_areas,
+                              service_areas=self.service_areas, suggestions=self.suggestions,
                               extra={"map.html": lambda p: p.write_text(html, encoding="utf-8")})
 
 
@@ -153,8 +171,37 @@ def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None 
         record["sample_label"] = sample.label
     say("service areas ...")
     areas = report_service_areas(report, nets)
+    suggestions = _suggest(inp, report, nets, profile, say)
+    if suggestions:
+        record.update(suggest=inp.suggest, target_coverage=inp.target_coverage, budget=inp.budget,
+                      capacitated=inp.capacitated, candidates=inp.candidates_path or "generated in gaps",
+                      time_limit_s=inp.time_limit_s)
     return AnalysisResult(report=report, service_areas=areas, inputs=record, lang=inp.lang, notes=tuple(notes),
-                          districts=districts, district_col=district_col)
+                          districts=districts, district_col=district_col, suggestions=tuple(suggestions))
+
+
+def _suggest(inp: AnalysisInputs, report: CoverageReport, nets, profile, say) -> list:
+    """New sites per category when asked for (`--suggest N`, `--target-coverage`, `--budget`)."""
+    if inp.suggest is None and inp.target_coverage is None and inp.budget is None:
+        if inp.candidates_path or inp.categories:
+            raise CirclesError("--candidates/--categories need --suggest N, --target-coverage SHARE or --budget AMOUNT")
+        return []
+    from circles.facilities import read_candidates
+    from circles.siting import suggest_sites
+
+    candidates = read_candidates(inp.candidates_path, coords=inp.coords, profile=profile) if inp.candidates_path else None
+    wanted = inp.categories or tuple(c.id for c in profile.categories)
+    for c in wanted:
+        profile.category(c)  # unknown ids: one clear line listing the valid ones
+    results = []
+    for cat in wanted:
+        mode = profile.category(cat).tiers[-1].mode
+        net = nets["walk"] if mode in ("walk", "bike") else nets[mode]
+        say(f"suggesting sites for {cat} ...")
+        results.append(suggest_sites(report, net, candidates, category=cat, n_sites=inp.suggest,
+                                     target_coverage=inp.target_coverage, budget=inp.budget,
+                                     capacitated=inp.capacitated, time_limit_s=inp.time_limit_s))
+    return results
 
 
 def _osm_facilities(path: Path, profile, net, boundary):

@@ -145,10 +145,18 @@ def _read_districts(path: str | None, col: str | None):
 @click.option("--speed-kmh", type=float, help="One plain speed for every walking tier and way (no way factors).")
 @click.option("--horizon-min", type=float, default=60.0, show_default=True, help="Report times up to this many minutes.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels of tables and map.")
+@click.option("--suggest", type=click.IntRange(min=1), help="Suggest N new sites per category (existing sites kept).")
+@click.option("--target-coverage", type=click.FloatRange(0, 1, min_open=True), help="Or: fewest new sites reaching this share, e.g. 0.9.")
+@click.option("--budget", type=float, help="Or: sites within this total budget (needs a cost column in --candidates).")
+@click.option("--capacitated", is_flag=True, help="A site covers at most its capacity (needs a capacity column).")
+@click.option("--candidates", "candidates_path", type=click.Path(), help="Candidate premises (CSV/XLSX like the ledger); default: points along the streets of the gaps.")
+@click.option("--categories", help="Comma-separated category ids to suggest sites for (default: all).")
+@click.option("--time-limit", "time_limit_s", type=float, default=60.0, show_default=True, help="Solver time limit per category (s).")
 @click.option("--out", "out_dir", type=click.Path(), required=True, help="Output folder.")
 def analyze_cmd(network, sample, mode, boundary, buffer_m, facilities_path, coords, population_path, population_zones,
                 zone_population_col, districts_path, district_col, profile_name, minutes, speed_kmh, horizon_min,
-                lang, out_dir) -> None:
+                lang, suggest, target_coverage, budget, capacitated, candidates_path, categories, time_limit_s,
+                out_dir) -> None:
     """Walking access and coverage per category; writes summary.json, access.csv, gaps.geojson, tables."""
     from circles.analysis import AnalysisInputs, run_analysis
 
@@ -158,13 +166,19 @@ def analyze_cmd(network, sample, mode, boundary, buffer_m, facilities_path, coor
         population_zones=population_zones, zone_population_col=zone_population_col,
         districts=_read_districts(districts_path, district_col), districts_path=districts_path,
         district_col=district_col, profile=profile_name, minutes=minutes, speed_kmh=speed_kmh,
-        horizon_min=horizon_min, lang=lang)
+        horizon_min=horizon_min, lang=lang, suggest=suggest, target_coverage=target_coverage, budget=budget,
+        capacitated=capacitated, candidates_path=candidates_path, time_limit_s=time_limit_s,
+        categories=tuple(c.strip() for c in categories.split(",") if c.strip()) if categories else None)
     result = run_analysis(inputs, progress=lambda msg: click.echo(msg, err=True))
     paths = result.write(Path(out_dir))
     for c in result.report.categories:
         label = c.label_zh if lang == "zh" else c.label_en
         click.echo(f"{c.category:8s} {label}: {c.coverage:6.1%} of {c.demand_total:,.0f} "
                    f"({c.demand_column}) within {c.minutes:g} min, {c.facilities} facilities")
+    for r in result.suggestions:
+        state = "optimal" if r.optimal else f"gap {r.gap:.1%}"
+        click.echo(f"suggest  {r.category}: {r.n_sites} new sites, coverage {r.coverage_before:.1%} -> "
+                   f"{r.coverage_after:.1%} ({state}, {r.solver})")
     for w in result.report.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"wrote {len(paths)} files to {out_dir}")

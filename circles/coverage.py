@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from circles.access import nearest_source
+from circles.access import _take, coverage_sets, nearest_source
 from circles.errors import CirclesError
 from network.compact import CompactNetwork, Snap
 
@@ -84,6 +84,11 @@ class CoverageReport:
         Per district × category figures and rule checks, or None.
     warnings
         One line each: categories without facilities, off-network points, ...
+    capacity
+        Per category with facility capacities (beds, meal seats): ``facilities_with_capacity``,
+        ``capacity_total``, ``per_1000_demand``. The two-step floating catchment (2SFCA) gives
+        each facility ``capacity_per_1000`` (capacity per 1,000 people of the demand group within
+        its threshold) in `facilities`, and each unit ``capacity_per_1000_<id>`` in `demand`.
     """
 
     profile: Any
@@ -97,6 +102,7 @@ class CoverageReport:
     horizon_min: float
     plain_speed_kmh: float | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    capacity: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def category(self, category_id: str) -> CategoryResult:
         for c in self.categories:
@@ -191,6 +197,8 @@ def assess(
                         "they are counted as not covered")
 
     results: list[CategoryResult] = []
+    sfca_ratio = np.full(len(fac), np.nan)
+    capacity: dict[str, dict[str, Any]] = {}
     node_minutes: dict[str, np.ndarray] = {}
     node_facility: dict[str, np.ndarray] = {}
     for cat in profile.categories:
@@ -206,6 +214,8 @@ def assess(
         best_fac = np.full(len(out), -1, dtype=np.int64)
         main_mode = cat.tiers[0].mode
         tiers = []
+        sfca_access = np.zeros(len(out))
+        capacity_total, n_cap, n_cap_missing = 0.0, 0, 0
         for tier in cat.tiers:
             net = nets.get(tier.mode)
             if net is None:
@@ -225,6 +235,18 @@ def assess(
                 threshold = tier.distance_m / (speed / 3.6) / 60.0
             covered = minutes <= threshold
             covered_any |= covered
+            cap = fac["capacity"].to_numpy(float)[sel] if "capacity" in fac else np.zeros(0)
+            has_cap = np.isfinite(cap) & (cap > 0)
+            if has_cap.any():  # capacity-aware access (2SFCA) within this tier's threshold
+                with_cap = np.flatnonzero(has_cap)
+                reach = coverage_sets(net, _take(sub, with_cap), dsnaps[tier.mode], cost,
+                                      threshold_s=threshold * 60.0).covers
+                ratio, acc_cap = two_step_fca(reach, cap[with_cap], weights)
+                sfca_ratio[sel[with_cap]] = ratio * 1000.0
+                sfca_access += acc_cap * 1000.0
+                capacity_total += float(cap[with_cap].sum())
+                n_cap += int(len(with_cap))
+                n_cap_missing += int((~has_cap).sum())
             if tier.mode == main_mode:
                 better = minutes < best_min
                 best_min = np.where(better, minutes, best_min)
@@ -248,10 +270,18 @@ def assess(
             cat.id, cat.label_zh, cat.label_en, col, n_fac, minutes_main,
             speeds.pop() if len(speeds) == 1 else None,
             float(weights.sum()), float(weights[covered_any].sum()), tuple(tiers)))
+        if n_cap:
+            out[f"capacity_per_1000_{cat.id}"] = np.round(sfca_access, 4)
+            capacity[cat.id] = {"facilities_with_capacity": n_cap, "capacity_total": capacity_total,
+                                "per_1000_demand": round(1000.0 * capacity_total / weights.sum(), 3) if weights.sum() else None}
+            if n_cap_missing:
+                warnings.append(f"category {cat.id}: {n_cap_missing} facilities have no capacity and are left out of "
+                                "the capacity-aware access (2SFCA)")
         out[f"minutes_{cat.id}"] = np.where(np.isfinite(best_min), np.round(best_min, 2), np.nan)
         out[f"facility_{cat.id}"] = best_fac
         out[f"covered_{cat.id}"] = covered_any
 
+    fac["capacity_per_1000"] = np.round(sfca_ratio, 4)
     demand_gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
     fac_gdf = gpd.GeoDataFrame(fac, geometry=gpd.points_from_xy(fac["lon"], fac["lat"]), crs="EPSG:4326")
     district_table = None
@@ -259,7 +289,8 @@ def assess(
         district_table = district_figures(demand_gdf, fac_gdf, districts, district_col, profile, results)
     return CoverageReport(profile=profile, categories=tuple(results), demand=demand_gdf, facilities=fac_gdf,
                           node_minutes=node_minutes, node_facility=node_facility, districts=district_table,
-                          warnings=tuple(warnings), horizon_min=horizon_min, plain_speed_kmh=plain_speed_kmh)
+                          warnings=tuple(warnings), horizon_min=horizon_min, plain_speed_kmh=plain_speed_kmh,
+                          capacity=capacity)
 
 
 def district_figures(demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
@@ -350,3 +381,35 @@ def gap_areas(report: CoverageReport, category_id: str, *, buffer_m: float = GAP
     g = g.sort_values(["demand_uncovered", "units"], ascending=False).reset_index(drop=True)
     g.insert(0, "rank", np.arange(1, len(g) + 1))
     return g[cols]
+
+
+def two_step_fca(reach, capacity: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-step floating catchment (2SFCA): capacity per person within reach, per facility and per unit.
+
+    Step 1: each facility's ratio ``R_j = S_j / Σ_k P_k`` over the demand units ``k`` within its
+    threshold. Step 2: each unit's access ``A_i = Σ_j R_j`` over the facilities ``j`` within the
+    threshold of it (Luo & Wang 2003).
+
+    Parameters
+    ----------
+    reach
+        Sparse facilities × demand units matrix, nonzero where the unit lies within the threshold.
+    capacity
+        Capacity of each facility (beds, meal seats).
+    demand
+        People of the category's demand group in each unit.
+
+    Returns
+    -------
+    ratio, access
+        Per facility (capacity per person reaching it; NaN when nobody does) and per unit
+        (capacity per person available to it; 0 when no facility is in reach).
+    """
+    from scipy import sparse
+
+    r = sparse.csr_matrix(reach, dtype=bool).astype(float)
+    people = r @ np.asarray(demand, float)
+    cap = np.asarray(capacity, float)
+    ratio = np.divide(cap, people, out=np.full(len(cap), np.nan), where=people > 0)
+    access = r.T @ np.nan_to_num(ratio)
+    return ratio, np.asarray(access).ravel()

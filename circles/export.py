@@ -61,6 +61,8 @@ def summary_dict(report: CoverageReport, inputs: Mapping[str, Any]) -> dict[str,
                                "demand_total": t.demand_total, "demand_covered": t.demand_covered,
                                "coverage": round(t.coverage, 6)} for t in c.tiers},
         }
+        if c.category in report.capacity:
+            cats[c.category]["capacity"] = dict(report.capacity[c.category])
         if report.districts is not None:
             dt = report.districts
             rows = dt[(dt["category"] == c.category) & dt.get("rule", pd.Series(index=dt.index)).isna()]
@@ -91,6 +93,9 @@ def access_table(report: CoverageReport) -> pd.DataFrame:
             cols[c] = d[c]
     for c in report.categories:
         cols[f"minutes_{c.category}"] = d[f"minutes_{c.category}"].round(2)
+    for c in report.categories:
+        if f"capacity_per_1000_{c.category}" in d:
+            cols[f"capacity_per_1000_{c.category}"] = d[f"capacity_per_1000_{c.category}"]
     cols["inside"] = d["inside"]
     cols["off_network"] = d["off_network"]
     return pd.DataFrame(cols)
@@ -194,17 +199,35 @@ def areas_collection(service_areas: gpd.GeoDataFrame | None) -> dict[str, Any]:
     return _clean({"type": "FeatureCollection", "features": feats})
 
 
+def suggestions_dict(suggestions) -> dict[str, Any]:
+    """summary.json `suggestions`: per category, the sites and coverage before/after (no timings, so
+    identical runs give identical files)."""
+    out = {}
+    for r in suggestions:
+        d = r.summary()
+        for k in ("solve_s", "timings"):
+            d.pop(k, None)
+        out[r.category] = d
+    return _clean(out)
+
+
 def write_analysis(report: CoverageReport, out_dir: Path, *, inputs: Mapping[str, Any], lang: str = "zh",
-                   service_areas: gpd.GeoDataFrame | None = None,
+                   service_areas: gpd.GeoDataFrame | None = None, suggestions: tuple = (),
                    extra: Mapping[str, Callable[[Path], None]] | None = None) -> list[Path]:
     """Write summary.json, access.csv, gaps.geojson, isochrones.geojson, summary.csv/xlsx into `out_dir`, atomically."""
     _lang(lang)
     out = OutputDir(out_dir)
     try:
-        out.write_json("summary.json", summary_dict(report, inputs))
+        summary = summary_dict(report, inputs)
+        if suggestions:
+            summary["suggestions"] = suggestions_dict(suggestions)
+        out.write_json("summary.json", summary)
         out.write("access.csv", lambda p: access_table(report).to_csv(p, index=False, encoding="utf-8-sig",
                                                                       lineterminator="\n"))
-        out.write_json("gaps.geojson", gaps_collection(report))
+        sites = None
+        if suggestions:
+            sites = pd.concat([r.to_geodataframe() for r in suggestions], ignore_index=True)
+        out.write_json("gaps.geojson", gaps_collection(report, suggestions=sites))
         out.write_json("isochrones.geojson", areas_collection(service_areas))
         table = summary_table(report, lang)
         out.write("summary.csv", lambda p: table.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n"))

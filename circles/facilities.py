@@ -1463,3 +1463,60 @@ def format_report(ledger: Ledger, *, lang: str = "zh", profile: Any = None) -> s
     if hint:
         lines.append(("提示：" if zh else "Hint: ") + (hint[0].message_zh if zh else hint[0].message_en))
     return "\n".join(lines)
+
+
+# ===================================================================== candidate premises
+#: Headers of a candidate-premises list (社区用房/闲置用房) beyond the ledger's own.
+CANDIDATE_COST_ALIASES: tuple[str, ...] = ("成本", "费用", "造价", "改造费用", "租金", "cost")
+
+
+def read_candidates(path: str | Path, *, coords: str = "wgs84", profile: Any = None) -> pd.DataFrame:
+    """Read a list of candidate premises for new sites (available community rooms, 闲置用房).
+
+    Same files, headers and coordinate systems as a ledger (`read_ledger`): ``名称``, ``经度``,
+    ``纬度`` and optionally ``类型`` (a category; blank or absent serves every category), ``容量``,
+    ``建筑面积`` and a cost column (成本/费用/造价/租金/cost).
+
+    Returns
+    -------
+    DataFrame
+        ``name``, ``lon``, ``lat`` (WGS84), ``category`` (profile id or None), ``capacity``,
+        ``area_m2``, ``cost``, ``source_row``; rows without usable coordinates are dropped.
+    """
+    path = Path(path)
+    table, first_row = read_ledger_table(path)
+    cols: dict[str, Any] = {}
+    for col in table.columns:
+        key = _norm_header(col)
+        hit = _ALIAS_INDEX.get(key)
+        if hit is not None and hit[0] not in cols:
+            cols[hit[0]] = table[col]
+        elif key in {_norm_header(a) for a in CANDIDATE_COST_ALIASES} and "cost" not in cols:
+            cols["cost"] = table[col]
+    if "lon" not in cols or "lat" not in cols:
+        raise CirclesError(f"{path.name}: no 经度/纬度 (lon/lat) columns in the candidate list (found: "
+                           f"{', '.join(map(str, table.columns))}); rename the headers as in data/templates/")
+    lon, lat = _parse_degrees(cols["lon"]), _parse_degrees(cols["lat"])
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if not ok.any():
+        raise CirclesError(f"{path.name}: no candidate row has usable coordinates; check the 经度/纬度 columns")
+    wlon, wlat = to_wgs84(lon[ok], lat[ok], coords)
+    rows = np.arange(len(table))[ok] + first_row
+    out = pd.DataFrame({
+        "name": [(_cell_text(v) or f"#{r}") for v, r in zip(cols["name"][ok], rows)] if "name" in cols
+        else [f"#{r}" for r in rows],
+        "lon": wlon, "lat": wlat, "category": None,
+        "capacity": _numbers(cols.get("capacity"), ok), "area_m2": _numbers(cols.get("area_m2"), ok),
+        "cost": _numbers(cols.get("cost"), ok), "source_row": rows,
+    })
+    if "category" in cols and profile is not None:
+        values = [_cell_text(v) for v in cols["category"][ok]]
+        out["category"] = [profile.match_category(v)[0] if v else None for v in values]
+    return out
+
+
+def _numbers(values: pd.Series | None, ok: np.ndarray) -> np.ndarray:
+    if values is None:
+        return np.full(int(ok.sum()), np.nan)
+    text = values[ok].map(lambda v: unicodedata.normalize("NFKC", _cell_text(v)).replace(",", ""))
+    return pd.to_numeric(text.str.extract(r"^(-?\d+(?:\.\d+)?)")[0], errors="coerce").to_numpy(float)

@@ -49,20 +49,23 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from circles.access import _source_graph, _to_targets
+from circles.access import CoverageSets, _take, coverage_sets
 from circles.errors import CirclesError
-from network.compact import MIN_EDGE_TIME_S, CompactNetwork, Snap
+from network.compact import CompactNetwork
+
+if TYPE_CHECKING:
+    from circles.coverage import CoverageReport
 
 log = logging.getLogger(__name__)
 
@@ -79,140 +82,11 @@ DEFAULT_TIME_LIMIT_S = 60.0
 MAX_MIP_NONZEROS = 6_000_000
 SOLVERS = ("auto", "highs", "cbc", "greedy")
 # Distances from the Dijkstra chunks are kept in memory as float64 rows; about 160 MB per chunk.
-_CHUNK_CELLS = 20_000_000
 # A share is met when it is reached within this relative tolerance (float sums of populations).
 _REL_TOL = 1e-9
 
 
 # ============================================================================ coverage sets
-@dataclass(frozen=True)
-class CoverageSets:
-    """Which candidate covers which demand unit, and in what time.
-
-    Attributes
-    ----------
-    covers
-        Sparse boolean matrix, candidates × demand units (CSR): True where the walk from the
-        candidate to the unit takes at most ``threshold_s``. Rows follow the candidates given
-        to `coverage_sets`, columns the demand units (note: spopt's cost matrices are the
-        transpose, units × facilities).
-    time_s
-        The walking times (seconds) of the same entries, same sparsity as ``covers`` (a unit
-        exactly at a candidate gets `network.compact.MIN_EDGE_TIME_S` rather than 0).
-    threshold_s
-        The coverage threshold (seconds).
-    """
-
-    covers: sparse.csr_matrix
-    time_s: sparse.csr_matrix
-    threshold_s: float
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.covers.shape
-
-
-def _take(snap: Snap, idx: np.ndarray) -> Snap:
-    """The points `idx` of a snap."""
-    return Snap(snap.edge[idx], snap.offset_m[idx], snap.fraction[idx], snap.distance_m[idx],
-                snap.x[idx], snap.y[idx], snap.off_network[idx], snap.max_distance_m)
-
-
-def coverage_sets(
-    net: CompactNetwork,
-    candidates: Snap,
-    demand: Snap,
-    edge_cost: np.ndarray,
-    *,
-    threshold_s: float,
-) -> CoverageSets:
-    """Truncated shortest-path searches from every candidate: who each candidate would cover.
-
-    Each candidate point is a virtual node on its edge (as `circles.access` places facilities)
-    and one Dijkstra search per candidate stops at `threshold_s`; demand points on edges are
-    reached through either end of their edge or directly along it, exactly as
-    `circles.access.nearest_source` measures them. Searches run in chunks so that memory stays
-    near 160 MB whatever the network size.
-
-    Parameters
-    ----------
-    net
-        The walking network.
-    candidates
-        Candidate sites snapped onto the network (``net.snap``). Off-network candidates
-        (``off_network`` True) cover nothing.
-    demand
-        Demand units snapped onto the network. Off-network units are covered by nothing, as in
-        `circles.coverage.assess`.
-    edge_cost
-        Travel time of each edge (seconds), e.g. ``net.travel_time_s(3.6)``.
-    threshold_s
-        Coverage threshold (seconds), e.g. 15 minutes = 900.
-
-    Returns
-    -------
-    CoverageSets
-        ``covers`` is candidates × demand units.
-
-    Examples
-    --------
-    >>> cost = net.travel_time_s(3.6)  # doctest: +SKIP
-    >>> sets = coverage_sets(net, net.snap(cx, cy), net.snap(dx, dy), cost, threshold_s=900)  # doctest: +SKIP
-    """
-    edge_cost = np.asarray(edge_cost, dtype=float)
-    if edge_cost.shape != (net.n_edges,):
-        raise CirclesError(f"edge_cost has {edge_cost.shape[0]} values for {net.n_edges} edges; give one cost per edge")
-    if not (np.isfinite(threshold_s) and threshold_s > 0):
-        raise CirclesError(f"threshold_s is {threshold_s}; give a coverage threshold > 0 seconds (e.g. 900 for 15 minutes)")
-    n, n_cand, n_units = net.n_nodes, len(candidates), len(demand)
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    live_units = np.flatnonzero(~demand.off_network)
-    live_cands = np.flatnonzero(~candidates.off_network)
-    if len(live_units) and len(live_cands):
-        units = _take(demand, live_units)
-        graph = _source_graph(net, _take(candidates, live_cands), edge_cost)
-        # node -> demand units on an edge that touches it
-        ue, ve = net.edge_u[units.edge], net.edge_v[units.edge]
-        k = np.arange(len(units))
-        incidence = sparse.csr_matrix((np.ones(2 * len(k), dtype=np.int8), (np.concatenate([ue, ve]), np.concatenate([k, k]))),
-                                      shape=(n, len(k)))
-        by_edge_order = np.argsort(units.edge, kind="stable")
-        by_edge_sorted = units.edge[by_edge_order]
-        no_source = np.zeros(n, dtype=np.int64)
-        chunk = max(1, min(len(live_cands), _CHUNK_CELLS // (n + len(live_cands))))
-        for start in range(0, len(live_cands), chunk):
-            local = np.arange(start, min(len(live_cands), start + chunk))
-            dist = csgraph.dijkstra(graph, directed=True, indices=n + local, limit=threshold_s)
-            for r, c_local in enumerate(local.tolist()):
-                node_cost = dist[r, :n]
-                reached = np.flatnonzero(np.isfinite(node_cost))
-                near = incidence[reached].indices
-                e = candidates.edge[live_cands[c_local]]
-                lo, hi = np.searchsorted(by_edge_sorted, [e, e + 1])
-                near = np.unique(np.concatenate([near, by_edge_order[lo:hi]]))
-                if not len(near):
-                    continue
-                one = _take(candidates, live_cands[c_local:c_local + 1])
-                cost, _ = _to_targets(net, one, _take(units, near), edge_cost, node_cost, no_source)
-                ok = cost <= threshold_s
-                if ok.any():
-                    rows.append(np.full(int(ok.sum()), live_cands[c_local], dtype=np.int64))
-                    cols.append(live_units[near[ok]])
-                    vals.append(np.maximum(cost[ok], MIN_EDGE_TIME_S))
-    if rows:
-        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    else:
-        r = c = np.zeros(0, dtype=np.int64)
-        v = np.zeros(0)
-    time_s = sparse.csr_matrix((v, (r, c)), shape=(n_cand, n_units))
-    time_s.sort_indices()
-    covers = sparse.csr_matrix((np.ones(len(time_s.data), dtype=bool), time_s.indices.copy(), time_s.indptr.copy()),
-                               shape=time_s.shape)
-    return CoverageSets(covers=covers, time_s=time_s, threshold_s=float(threshold_s))
-
-
 # ============================================================================ reduction
 @dataclass(frozen=True)
 class ReducedModel:
@@ -420,30 +294,33 @@ def _greedy_order(a: sparse.csr_matrix, w: np.ndarray, sites: Sequence[int]) -> 
 
 def _mclp_bound(a: sparse.csr_matrix, w: np.ndarray, sites: Sequence[int], *, n_sites: int | None,
                 costs: np.ndarray | None, budget: float | None) -> float:
-    """Upper bound on maximal coverage from any solution (submodularity): f(S) + best marginal gains w.r.t. S."""
+    """Upper bound on maximal coverage (Minoux): for every prefix S of the greedy sequence, f(S) plus
+    the best marginal gains w.r.t. S that fit the count / budget; the smallest over the prefixes."""
+    best = math.inf
     hit = np.zeros(a.shape[1], dtype=bool)
-    if len(sites):
-        hit[a[list(sites)].indices] = True
-    base = float(w[hit].sum())
-    delta = np.asarray(a @ np.where(hit, 0.0, w)).ravel()
-    bounds = []
-    if n_sites is not None:
-        bounds.append(base + float(np.sort(delta)[::-1][:n_sites].sum()))
-    if budget is not None:
-        c = np.asarray(costs, dtype=float)
-        free = c <= 0
-        extra = float(delta[free].sum())
-        order = np.argsort(-(delta[~free] / c[~free]))
-        d, cc = delta[~free][order], c[~free][order]
-        cum = np.cumsum(cc)
-        full = cum <= budget
-        extra += float(d[full].sum())
-        k = int(full.sum())
-        if k < len(d):
-            rest = budget - (cum[k - 1] if k else 0.0)
-            extra += float(d[k] * rest / cc[k])
-        bounds.append(base + extra)
-    return min(bounds) if bounds else base + float(delta.sum())
+    for k in range(len(sites) + 1):
+        if k:
+            hit[_rows(a, sites[k - 1])] = True
+        base = float(w[hit].sum())
+        delta = np.asarray(a @ np.where(hit, 0.0, w)).ravel()
+        bounds = [base + float(delta.sum())]
+        if n_sites is not None:
+            bounds.append(base + float(np.sort(delta)[::-1][:n_sites].sum()))
+        if budget is not None:
+            c = np.asarray(costs, dtype=float)
+            free = c <= 0
+            extra = float(delta[free].sum())
+            ratio = delta[~free] / c[~free]
+            order = np.argsort(-ratio, kind="stable")
+            d, cc = delta[~free][order], c[~free][order]
+            cum = np.cumsum(cc)
+            full = int((cum <= budget).sum())
+            extra += float(d[:full].sum())
+            if full < len(d):
+                extra += float(d[full] * (budget - (cum[full - 1] if full else 0.0)) / cc[full])
+            bounds.append(base + extra)
+        best = min(best, min(bounds))
+    return best
 
 
 # ============================================================================ MIP back ends
@@ -473,6 +350,7 @@ class _MipOutcome:
     optimal: bool
     status: str
     seconds: float
+    build_s: float = 0.0
 
 
 def _solve_highs(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) -> _MipOutcome:
@@ -480,8 +358,9 @@ def _solve_highs(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) ->
 
     t0 = time.perf_counter()
     h = highspy._Highs()  # the plain class: `Highs()` prints a banner to stdout on first use
-    for key, value in (("output_flag", False), ("log_to_console", False), ("time_limit", float(max(time_limit_s, 0.01))),
-                       ("mip_rel_gap", 0.0), ("mip_abs_gap", 1e-6), ("random_seed", 0)):
+    options = {"output_flag": False, "log_to_console": False, "time_limit": float(max(time_limit_s, 0.01)),
+               "mip_rel_gap": 0.0, "mip_abs_gap": 1e-6, "random_seed": 0}
+    for key, value in options.items():
         h.setOptionValue(key, value)
     a = mip.a.tocsc()
     inf = highspy.kHighsInf
@@ -494,6 +373,7 @@ def _solve_highs(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) ->
                 mip.integer.astype(np.int32))
     if start is not None:
         h.setSolution(int(len(start)), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
+    build_s = time.perf_counter() - t0
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
@@ -502,7 +382,7 @@ def _solve_highs(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) ->
     obj = float(info.objective_function_value) if has else math.nan
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     bound = obj if optimal else float(info.mip_dual_bound)
-    return _MipOutcome(x, obj, bound, bool(optimal and has), status, time.perf_counter() - t0)
+    return _MipOutcome(x, obj, bound, bool(optimal and has), status, time.perf_counter() - t0, build_s)
 
 
 _CBC_BOUND = re.compile(r"^(Upper|Lower) bound:\s*(\S+)", re.M)
@@ -515,9 +395,9 @@ def _solve_cbc(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) -> _
     t0 = time.perf_counter()
     prob = pulp.LpProblem("siting", pulp.LpMinimize if mip.sense == 1 else pulp.LpMaximize)
     n = len(mip.c)
-    var = [pulp.LpVariable(f"v{k}", lowBound=None if not np.isfinite(mip.lo[k]) else float(mip.lo[k]),
-                           upBound=None if not np.isfinite(mip.hi[k]) else float(mip.hi[k]),
-                           cat=pulp.LpInteger if mip.integer[k] else pulp.LpContinuous) for k in range(n)]
+    var = [prob.add_variable(f"v{k}", None if not np.isfinite(mip.lo[k]) else float(mip.lo[k]),
+                             None if not np.isfinite(mip.hi[k]) else float(mip.hi[k]),
+                             cat=pulp.LpInteger if mip.integer[k] else pulp.LpContinuous) for k in range(n)]
     nz = np.flatnonzero(mip.c)
     prob += pulp.LpAffineExpression([(var[k], float(mip.c[k])) for k in nz.tolist()])
     a = mip.a
@@ -535,15 +415,20 @@ def _solve_cbc(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) -> _
     if start is not None:
         for k, v in enumerate(np.asarray(start, dtype=float).tolist()):
             var[k].setInitialValue(round(v) if mip.integer[k] else v)
+    build_s = time.perf_counter() - t0  # PuLP's model in Python; writing the MPS file counts as solving
     fd, log_path = tempfile.mkstemp(prefix="circles_cbc_", suffix=".log")
     os.close(fd)
     try:
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1.0, float(time_limit_s)), gapRel=0.0, gapAbs=1e-6,
-                                   warmStart=start is not None, logPath=log_path, threads=1)
+        with warnings.catch_warnings():
+            # PuLP 3.3 announces that 4.0 drops the CBC binary it ships; 3.3 is pinned and ships it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1.0, float(time_limit_s)), gapRel=0.0, gapAbs=1e-6,
+                                       warmStart=start is not None, logPath=log_path, threads=1)
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:
-            return _MipOutcome(None, math.nan, math.nan, False, f"CBC failed ({exc})", time.perf_counter() - t0)
+            return _MipOutcome(None, math.nan, math.nan, False, f"CBC failed ({exc})", time.perf_counter() - t0,
+                               build_s)
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
     finally:
@@ -564,7 +449,7 @@ def _solve_cbc(mip: _Mip, *, time_limit_s: float, start: np.ndarray | None) -> _
             bound = float(m.group(2))
         except ValueError:
             pass
-    return _MipOutcome(x, obj, bound, bool(optimal), status, time.perf_counter() - t0)
+    return _MipOutcome(x, obj, bound, bool(optimal), status, time.perf_counter() - t0, build_s)
 
 
 def _run_mip(mip: _Mip, solver: str, *, time_limit_s: float, start: np.ndarray | None) -> _MipOutcome:
@@ -573,18 +458,21 @@ def _run_mip(mip: _Mip, solver: str, *, time_limit_s: float, start: np.ndarray |
     return _solve_cbc(mip, time_limit_s=time_limit_s, start=start)
 
 
-def _choose_solver(solver: str, mip: _Mip, n_cand: int, n_units: int) -> str:
+def _choose_solver(solver: str, mip: _Mip, *, capacitated: bool) -> str:
     """The back end for `solver="auto"`: what bench/bench_siting.py measured faster for this shape.
 
-    CBC (through PuLP) proved faster on every uncapacitated covering model of the benchmark
-    (its preprocessing of the many one-row covering constraints pays off), but PuLP builds the
-    model in Python, which costs about 1 µs per nonzero; HiGHS takes the arrays directly. So CBC
-    below `_CBC_MAX_NONZEROS` nonzeros, HiGHS above, and HiGHS for the capacitated models (LP-heavy
-    assignment variables, where its dual simplex wins).
+    Uncapacitated models: CBC (through PuLP). It was level or faster on every uncapacitated
+    maximal covering instance of the benchmark, up to 7× on the dense, overlapping sets of
+    Porto's core and Shenzhen (HiGHS spends its time at the root node there); set cover, the same
+    covering rows, follows it. PuLP builds the model in Python, though, about 1 µs and 100 bytes
+    per nonzero, while HiGHS takes the arrays directly: above `_CBC_MAX_NONZEROS` nonzeros the
+    building alone approaches the solve times measured, and HiGHS is used (a judgement, not a
+    measurement). Capacitated models: HiGHS, about 3× faster on their many continuous
+    assignment variables.
     """
     if solver != "auto":
         return solver
-    if mip.integer.sum() < len(mip.integer) - n_units:  # assignment variables: capacitated
+    if capacitated:
         return "highs"
     return "cbc" if mip.nonzeros <= _CBC_MAX_NONZEROS else "highs"
 
@@ -641,8 +529,8 @@ def _capacitated_mip(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, *, ob
     lo = [np.full(n_u, -np.inf), np.full(n_c, -np.inf)]
     hi = [np.ones(n_u), np.zeros(n_c)]
     if fixed is None:
-        link = sparse.csr_matrix((np.concatenate([np.ones(k), -np.ones(k)]), (np.concatenate([kk, kk]), np.concatenate([n_c + kk, pj]))),
-                                 shape=(k, n_c + k))
+        link = sparse.csr_matrix((np.concatenate([np.ones(k), -np.ones(k)]),
+                                  (np.concatenate([kk, kk]), np.concatenate([n_c + kk, pj]))), shape=(k, n_c + k))
         rows.append(link)
         lo.append(np.full(k, -np.inf)); hi.append(np.zeros(k))
     if n_sites is not None:
@@ -668,28 +556,37 @@ def _capacitated_mip(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, *, ob
                 sparse.vstack(rows, format="csr"), np.concatenate(lo).astype(float), np.concatenate(hi).astype(float))
 
 
-def _assign(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, sites: Sequence[int]) -> tuple[float, np.ndarray]:
-    """Best capacitated assignment to open `sites` (an LP): covered weight and the served share per unit."""
-    if not len(sites):
-        return 0.0, np.zeros(a.shape[1])
-    out = _solve_highs(_capacitated_mip(a, w, cap, objective="coverage", fixed=sites), time_limit_s=600.0, start=None)
-    n_c = a.shape[0]
-    z = out.x[n_c:]
-    served = np.bincount(a.tocoo().col, weights=z, minlength=a.shape[1])
-    served = np.clip(served, 0.0, 1.0)
-    return float(w @ served), served
+def _assign(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray,
+            sites: Sequence[int]) -> tuple[float, np.ndarray, np.ndarray]:
+    """Best capacitated assignment to the open `sites` (an LP on their rows only).
+
+    Returns the covered weight, the served share of each unit, and the weight each site serves.
+    """
+    sites = list(sites)
+    if not sites:
+        return 0.0, np.zeros(a.shape[1]), np.zeros(0)
+    sub = a[sites]
+    out = _solve_highs(_capacitated_mip(sub, w, cap[sites], objective="coverage", fixed=range(len(sites))),
+                       time_limit_s=600.0, start=None)
+    if out.x is None:  # cannot happen for this always-feasible LP; keep the caller's numbers sane
+        return 0.0, np.zeros(a.shape[1]), np.zeros(len(sites))
+    z = np.clip(out.x[len(sites):], 0.0, 1.0)
+    coo = sub.tocoo()
+    served = np.clip(np.bincount(coo.col, weights=z, minlength=a.shape[1]), 0.0, 1.0)
+    load = np.bincount(coo.row, weights=z * w[coo.col], minlength=len(sites))
+    return float(w @ served), served, load
 
 
-def _capacitated_order(a, w, cap, sites, counts) -> tuple[list[int], list[float], np.ndarray]:
-    """Sites in the capacitated greedy order; gains from exact assignments of each prefix."""
+def _capacitated_order(a, w, cap, sites, counts) -> tuple[list[int], list[float], np.ndarray, np.ndarray]:
+    """Sites in the capacitated greedy order; gains from exact assignments of each prefix; served shares; loads."""
     order = [sites[k] for k in _greedy(a[list(sites)], w, capacities=cap[list(sites)], counts=counts)]
     order += [j for j in sites if j not in order]
-    gains, prev, served = [], 0.0, np.zeros(a.shape[1])
+    gains, prev, served, load = [], 0.0, np.zeros(a.shape[1]), np.zeros(0)
     for k in range(1, len(order) + 1):
-        value, served = _assign(a, w, cap, order[:k])
+        value, served, load = _assign(a, w, cap, order[:k])
         gains.append(value - prev)
         prev = value
-    return order, gains, served
+    return order, gains, served, load
 
 
 # ============================================================================ matrix-level solving
@@ -721,6 +618,8 @@ class Selection:
         Weight covered by the lazy greedy alone (the warm start), for comparison.
     served
         Per unit of the matrix: share of its weight covered by the sites (0/1 uncapacitated).
+    loads
+        Capacitated only: weight assigned to each site (in ``sites`` order), at most its capacity.
     target, target_met
         Set cover only: the weight to reach and whether it was reached (else the best
         reachable weight was targeted instead).
@@ -746,6 +645,7 @@ class Selection:
     greedy_objective: float
     served: np.ndarray
     reachable: float
+    loads: np.ndarray | None = None
     target: float | None = None
     target_met: bool | None = None
     model_size: dict[str, int] = field(default_factory=dict)
@@ -794,7 +694,7 @@ def _gap(value: float, bound: float, optimal: bool) -> float:
 def _reachable(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray | None) -> tuple[float, np.ndarray | None]:
     if cap is None:
         return float(w[np.diff(a.tocsc().indptr) > 0].sum()), None
-    value, served = _assign(a, w, cap, list(range(a.shape[0])))
+    value, served, _ = _assign(a, w, cap, list(range(a.shape[0])))
     return value, served
 
 
@@ -939,8 +839,7 @@ def _solve(a: sparse.csr_matrix, w: np.ndarray, *, model: str, n_sites, budget, 
     if reduce:
         red = reduce_model(a, w, costs=costs, drop_dominated=cap is None)
     else:
-        keep = np.flatnonzero(np.diff(a.indptr) >= 0)
-        red = ReducedModel(a.copy(), w.copy(), keep, np.arange(a.shape[1]))
+        red = ReducedModel(a.copy(), w.copy(), np.arange(a.shape[0]), np.arange(a.shape[1]))
     ra, rw = red.covers, red.weights
     rcost = None if costs is None else costs[red.candidates]
     rcap = None if cap is None else cap[red.candidates]
@@ -974,8 +873,11 @@ def _solve(a: sparse.csr_matrix, w: np.ndarray, *, model: str, n_sites, budget, 
     # ---- MIP
     t0 = time.perf_counter()
     sites, optimal, bound, used, status = list(g_sites), False, math.nan, "greedy", "greedy"
-    if model != "set_cover" and rcap is None:
+    if model != "set_cover" and ra.shape[0]:
+        # capacitated coverage is at most the uncapacitated one, and at most the p largest capacities
         bound = _mclp_bound(ra, rw, g_sites, n_sites=n_sites, costs=rcost, budget=budget)
+        if rcap is not None and n_sites is not None:
+            bound = min(bound, float(np.sort(rcap)[::-1][:n_sites].sum()))
     if model == "set_cover" and rcap is None and want and ra.shape[0]:
         top = np.cumsum(np.sort(np.asarray(ra @ rw).ravel())[::-1])
         bound = float(np.searchsorted(top, want * (1 - _REL_TOL)) + 1)
@@ -989,45 +891,60 @@ def _solve(a: sparse.csr_matrix, w: np.ndarray, *, model: str, n_sites, budget, 
         sites, optimal, bound, used, status = _exact(ra, rw, rcap, model=model, n_sites=n_sites, budget=budget,
                                                       costs=rcost, want=want, g_sites=g_sites, g_value=g_value,
                                                       time_limit_s=time_limit_s, solver=solver, size=size,
-                                                      bound=bound)
+                                                      bound=bound, timings=timings)
     timings["mip"] = time.perf_counter() - t0
 
-    # ---- report in the original indices
+    # ---- report in the original indices, sites in greedy order, those adding nobody left out
+    tol = 1e-9 * max(1.0, float(rw.sum()))
+    loads = None
     if rcap is None:
         order, gains = _greedy_order(ra, rw, sites)
-        hit = np.zeros(ra.shape[1])
-        if order:
-            hit[ra[order].indices] = 1.0
-        served_red = hit
+        keep = np.asarray(gains) > tol
     else:
-        order, gains, served_red = _capacitated_order(ra, rw, rcap, sites, counts)
-    keep = np.asarray(gains) > 1e-9 * max(1.0, float(rw.sum()))
+        order, gains, served_red, loads = _capacitated_order(ra, rw, rcap, sites, counts)
+        keep = np.asarray(gains) > tol
+        if not keep.all():  # a site adding nothing at its turn may still carry load later on: check
+            kept = [j for j, k in zip(order, keep) if k]
+            value, served2, loads2 = _assign(ra, rw, rcap, kept)
+            if value >= sum(gains) - tol:
+                served_red, loads = served2, np.concatenate([loads2, np.zeros(int((~keep).sum()))])
+            else:
+                keep[:] = True
     dropped_zero = int((~keep).sum())
+    if model == "mclp" and n_sites is not None and budget is None:
+        dropped_zero = n_sites - int(keep.sum())  # asked for more sites than add anyone new
     order = [j for j, k in zip(order, keep) if k]
     gains = [g for g, k in zip(gains, keep) if k]
+    if loads is not None:
+        loads = np.asarray(loads, dtype=float)[: len(order)]
     orig = red.candidates[np.asarray(order, dtype=np.int64)] if order else np.zeros(0, dtype=np.int64)
-    served = np.where(red.unit_group >= 0, served_red[np.maximum(red.unit_group, 0)], 0.0) if ra.shape[1] else np.zeros(a.shape[1])
-    if rcap is None and len(orig):
+    if rcap is None:
         hit = np.zeros(a.shape[1], dtype=bool)
-        hit[a[orig].indices] = True
+        if len(orig):
+            hit[a[orig].indices] = True
         served = hit.astype(float)
         objective = float(w[hit].sum())
     else:
+        padded = np.concatenate([served_red, [0.0]])  # unit_group -1 (dropped units) reads the 0 at the end
+        served = padded[red.unit_group]
         objective = float(w @ served)
     value = objective if model != "set_cover" else float(len(orig))
-    if model == "set_cover" and used in ("highs", "cbc", "greedy") and not np.isfinite(bound):
-        bound = math.nan
+    if model != "set_cover" and not optimal and np.isfinite(bound) and value >= bound - tol:
+        optimal, status = True, status + "; reaches the upper bound"  # e.g. the greedy meets the capacity bound
     gap = _gap(value, bound, optimal)
-    msg = _selection_message(model, orig, objective, optimal, gap, used, target, target_met, reachable, dropped_zero, cap)
+    capacity_limits = rcap is not None and reachable < float(rw.sum()) * (1 - _REL_TOL)
+    msg = _selection_message(model, orig, objective, optimal, gap, used, target, target_met, reachable, dropped_zero,
+                             cap, capacity_limits)
     return Selection(sites=orig, added=np.asarray(gains, dtype=float), objective=objective, bound=float(bound),
-                     optimal=bool(optimal), gap=float(gap), solver=used if used != "exact" else "exact",
+                     optimal=bool(optimal), gap=float(gap), solver=used,
                      time_limit_s=float(time_limit_s), solve_s=time.perf_counter() - t_start,
-                     greedy_objective=float(g_value), served=served, reachable=float(reachable),
+                     greedy_objective=float(g_value), served=served, loads=loads, reachable=float(reachable),
                      target=target, target_met=target_met, model_size=size, timings=timings, status=status,
                      message=msg)
 
 
-def _exact(ra, rw, rcap, *, model, n_sites, budget, costs, want, g_sites, g_value, time_limit_s, solver, size, bound):
+def _exact(ra, rw, rcap, *, model, n_sites, budget, costs, want, g_sites, g_value, time_limit_s, solver, size, bound,
+           timings):
     """Solve the reduced model by MIP; fall back to the greedy sites on size, failure or a worse incumbent."""
     n_c, n_u = ra.shape
     deadline = time.perf_counter() + time_limit_s
@@ -1046,7 +963,8 @@ def _exact(ra, rw, rcap, *, model, n_sites, budget, costs, want, g_sites, g_valu
                 hit[ra[list(sites)].indices] = 1.0
             x[n_c:] = hit
         else:
-            lp = _solve_highs(_capacitated_mip(ra, rw, rcap, objective="coverage", fixed=sites), time_limit_s=60.0, start=None)
+            lp = _solve_highs(_capacitated_mip(ra, rw, rcap, objective="coverage", fixed=sites),
+                              time_limit_s=60.0, start=None)
             if lp.x is not None:
                 x[n_c:] = lp.x[n_c:]
         return x
@@ -1055,10 +973,12 @@ def _exact(ra, rw, rcap, *, model, n_sites, budget, costs, want, g_sites, g_valu
                   target=want * (1 - _REL_TOL) if model == "set_cover" else None)
     size["mip_nonzeros"] = first.nonzeros
     if first.nonzeros > MAX_MIP_NONZEROS:
-        log.warning("siting model has %d nonzeros (> %d): greedy solution with a bound", first.nonzeros, MAX_MIP_NONZEROS)
+        log.warning("siting model has %d nonzeros (> %d): greedy solution with a bound",
+                    first.nonzeros, MAX_MIP_NONZEROS)
         return list(g_sites), False, bound, "greedy", f"model too large for the MIP ({first.nonzeros:,} nonzeros)"
-    back = _choose_solver(solver, first, n_c, n_u)
+    back = _choose_solver(solver, first, capacitated=rcap is not None)
     out = _run_mip(first, back, time_limit_s=time_limit_s, start=start_vector(g_sites, first))
+    timings["mip_build"] = out.build_s
     log.info("siting MIP (%s, %s): %s in %.2f s", back, model, out.status, out.seconds)
     if out.x is None:
         return list(g_sites), False, bound, "greedy", f"{back}: {out.status}; greedy solution kept"
@@ -1073,9 +993,13 @@ def _exact(ra, rw, rcap, *, model, n_sites, budget, costs, want, g_sites, g_valu
     count_bound = out.bound if np.isfinite(out.bound) else bound
     k = len(sites)
     left = deadline - time.perf_counter()
-    if left > 0.5 and k:
+    status = out.status
+    if k and left <= 0.5:
+        optimal, status = False, status + "; no time left to maximise the coverage of that many sites"
+    elif k:
         second = build("coverage", p=k)
         out2 = _run_mip(second, back, time_limit_s=left, start=start_vector(sites, second))
+        timings["mip_build"] += out2.build_s
         if out2.x is not None:
             s2 = [int(j) for j in np.flatnonzero(out2.x[:n_c] > 0.5)]
             v1 = _coverage_value(ra, rw, sites) if rcap is None else _assign(ra, rw, rcap, sites)[0]
@@ -1083,10 +1007,13 @@ def _exact(ra, rw, rcap, *, model, n_sites, budget, costs, want, g_sites, g_valu
             if v2 >= v1 - 1e-9 and len(s2) <= k:
                 sites = s2
             optimal = optimal and out2.optimal
-    return sites, optimal, count_bound, back, out.status
+        else:
+            optimal = False
+    return sites, optimal, count_bound, back, status
 
 
-def _selection_message(model, sites, objective, optimal, gap, used, target, target_met, reachable, dropped_zero, cap) -> str:
+def _selection_message(model, sites, objective, optimal, gap, used, target, target_met, reachable, dropped_zero, cap,
+                       capacity_limits) -> str:
     parts = []
     how = "optimal" if optimal else (f"best found, gap {gap:.2%}" if np.isfinite(gap) else "best found, gap unknown")
     if used == "greedy" and not optimal:
@@ -1095,9 +1022,10 @@ def _selection_message(model, sites, objective, optimal, gap, used, target, targ
     parts[-1] += ", capacitated)" if cap is not None else ")"
     if model == "set_cover" and target_met is False:
         parts.append(f"target {target:,.0f} is not reachable with these candidates: at most {reachable:,.0f}"
-                     + ("; their capacities limit it" if cap is not None else "") + "; the fewest sites reaching that are listed")
+                     + ("; their capacities limit it" if capacity_limits else "")
+                     + "; the fewest sites reaching that are listed")
     if dropped_zero:
-        parts.append(f"{dropped_zero} further site(s) would cover nobody new and are left out")
+        parts.append(f"{dropped_zero} further site(s) would cover nobody new, so fewer are suggested")
     return "; ".join(parts)
 
 
@@ -1131,7 +1059,7 @@ def _new_weights(report, category_id: str) -> tuple[np.ndarray, np.ndarray]:
 
 def candidates_in_gaps(
     net: CompactNetwork,
-    report,
+    report: CoverageReport,
     category_id: str,
     *,
     spacing_m: float = DEFAULT_SPACING_M,
@@ -1140,12 +1068,14 @@ def candidates_in_gaps(
 ) -> pd.DataFrame:
     """Candidate sites generated on the network where new sites could cover uncovered people.
 
-    Points are laid along every edge's geometry, one per `spacing_m` metres (an edge of length
-    L gets ``max(1, round(L / spacing_m))`` points at the middles of equal pieces, so none sits
-    on an intersection twice). A point is kept when it lies within the walking reach of some
-    uncovered demand unit in straight line: ``threshold minutes × speed`` metres. A site
-    farther than that cannot cover anyone new, since a walk is never shorter than the straight
-    line, so this keeps every useful point of the grid and no useless one.
+    Points are laid densely along every street (every ``spacing_m / 2``, at least one per
+    edge, never on an intersection), then thinned to at most one per ``spacing_m × spacing_m``
+    square of the projected grid: the point nearest the square's centre. A lone rural road thus
+    gets a candidate about every `spacing_m` metres, and a dense compound one per square, not
+    one per footpath. A point is kept when it lies within the walking reach of some uncovered
+    demand unit in straight line: ``threshold minutes × speed`` metres (plus 1 % for
+    projection). A site farther than that cannot cover anyone new, since a walk is never
+    shorter than the straight line, so the filter drops no useful point.
 
     Parameters
     ----------
@@ -1156,8 +1086,8 @@ def candidates_in_gaps(
     category_id
         The category, e.g. ``"elderly"``.
     spacing_m
-        Distance between generated points along a street (metres). 150 m puts a candidate
-        within 75 m (about a minute for older walkers) of every point of every street.
+        Size of the squares that hold at most one generated point (metres). 150 m puts a
+        candidate within about 100 m (under two minutes for older walkers) of every street.
     tier
         The tier new sites would belong to (its threshold and speed apply); default the
         category's last tier (stations / points, where facilities without a tier land).
@@ -1188,14 +1118,22 @@ def candidates_in_gaps(
             factor = min(1.0, float(np.min(net.edge_weighted_length_m[ok] / net.edge_length_m[ok])))
     # 1 % slack: projected metres differ from the great-circle lengths the times use by < 0.1 %
     reach_m = threshold * 60.0 * speed / 3.6 / max(factor, 1e-9) * 1.01
+    # dense points along every street (every spacing/2, at least one per edge), then at most one per
+    # spacing × spacing square: the point nearest the square's centre
     length = net.edge_geom_length_m
-    count = np.maximum(1, np.round(length / spacing_m)).astype(np.int64)
+    count = np.maximum(1, np.ceil(length / (spacing_m / 2))).astype(np.int64)
     edge = np.repeat(np.arange(net.n_edges), count)
     first = np.concatenate([[0], np.cumsum(count)[:-1]])
     k = np.arange(len(edge)) - np.repeat(first, count)
     offset = (k + 0.5) * length[edge] / count[edge]
     pts = shapely.line_interpolate_point(net.edge_lines()[edge], offset)
     px, py = shapely.get_x(pts), shapely.get_y(pts)
+    cx, cy = np.floor(px / spacing_m), np.floor(py / spacing_m)
+    off_centre = np.hypot(px - (cx + 0.5) * spacing_m, py - (cy + 0.5) * spacing_m)
+    order = np.lexsort((np.arange(len(px)), off_centre, cy, cx))
+    cell_first = np.concatenate([[True], (cx[order][1:] != cx[order][:-1]) | (cy[order][1:] != cy[order][:-1])])
+    pick = np.sort(order[cell_first])
+    edge, offset, px, py = edge[pick], offset[pick], px[pick], py[pick]
     dist, _ = cKDTree(np.column_stack([snap.x, snap.y])).query(np.column_stack([px, py]), distance_upper_bound=reach_m)
     keep = np.isfinite(dist)
     lon, lat = net.to_lonlat(px[keep], py[keep])
@@ -1213,28 +1151,32 @@ def _prepare_candidates(candidates: pd.DataFrame, profile, category_id: str, *, 
     import geopandas as gpd
 
     if not isinstance(candidates, pd.DataFrame):
-        raise CirclesError(f"candidates must be a DataFrame with lon/lat columns or a GeoDataFrame, got {type(candidates).__name__}")
+        raise CirclesError("candidates must be a DataFrame with lon/lat columns or a GeoDataFrame, "
+                           f"got {type(candidates).__name__}")
     frame = candidates.copy()
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns and len(frame):
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         if frame.crs is None:
             raise CirclesError("candidates: the GeoDataFrame has no CRS; set one first (e.g. .set_crs('EPSG:4326'))")
         geom = frame.geometry.to_crs("EPSG:4326")
         empty = geom.is_empty | geom.isna()
         if empty.any():
-            raise CirclesError(f"candidates row {frame.index[np.flatnonzero(empty.to_numpy())[0]]!r}: empty geometry; drop it or give a location")
+            first = frame.index[np.flatnonzero(empty.to_numpy())[0]]
+            raise CirclesError(f"candidates row {first!r}: empty geometry; drop the row or give it a location")
         pts = shapely.point_on_surface(geom.values)
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         frame["lon"], frame["lat"] = shapely.get_x(pts), shapely.get_y(pts)
     for col in ("lon", "lat"):
         if col not in frame.columns:
-            raise CirclesError(f"candidates have no {col!r} column; give WGS84 lon/lat columns (read premises lists with circles.facilities)")
+            raise CirclesError(f"candidates have no {col!r} column; give WGS84 lon/lat columns "
+                               "(read premises lists with circles.facilities)")
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lat) > 90) | (np.abs(lon) > 180))
     if len(bad):
         i = bad[0]
-        raise CirclesError(f"candidates row {frame.index[i]!r}: location ({frame['lon'].iloc[i]}, {frame['lat'].iloc[i]}) "
-                           "is missing or out of range; give WGS84 lon/lat in degrees (swapped columns?)")
+        raise CirclesError(f"candidates row {frame.index[i]!r}: location ({frame['lon'].iloc[i]}, "
+                           f"{frame['lat'].iloc[i]}) is missing or out of range; give WGS84 lon/lat in degrees "
+                           "(swapped columns?)")
     frame["lon"], frame["lat"] = lon, lat
     if "category" in frame.columns:
         keep = np.zeros(len(frame), dtype=bool)
@@ -1248,11 +1190,14 @@ def _prepare_candidates(candidates: pd.DataFrame, profile, category_id: str, *, 
                     keep[k] = profile.match_category(str(value))[0] == category_id
                 except CirclesError:
                     valid = ", ".join(c.id for c in profile.categories)
-                    raise CirclesError(f"candidates row {frame.index[k]!r}: category {value!r} is not known to profile "
-                                       f"'{profile.id}'; use one of {valid}, or leave it blank for any category") from None
+                    raise CirclesError(f"candidates row {frame.index[k]!r}: category {value!r} is not known to "
+                                       f"profile '{profile.id}'; use one of {valid}, or leave it blank for any "
+                                       "category") from None
         frame = frame[keep]
     if "name" not in frame.columns:
         frame["name"] = [f"candidate {i}" for i in frame.index]
+    frame["area_m2"] = (pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(float) if "area_m2" in frame.columns
+                        else np.nan)
     for col, needed, what in (("cost", need_cost, "a budget"), ("capacity", need_capacity, "capacitated siting")):
         if col not in frame.columns:
             if needed:
@@ -1264,8 +1209,10 @@ def _prepare_candidates(candidates: pd.DataFrame, profile, category_id: str, *, 
             bad = np.flatnonzero(~np.isfinite(v) | (v < 0))
             if len(bad):
                 i = bad[0]
-                raise CirclesError(f"candidates row {frame.index[i]!r}: {col} {frame[col].iloc[i]!r} is missing or negative; "
-                                   f"{what} needs a {col} >= 0 for every candidate (fill it or drop the row)")
+                raw = frame[col].iloc[i]
+                problem = "is missing" if pd.isna(raw) or not np.isfinite(v[i]) else f"{raw} is negative"
+                raise CirclesError(f"candidates row {frame.index[i]!r}: {col} {problem}; {what} needs a {col} >= 0 "
+                                   "for every candidate (fill it or drop the row)")
         frame[col] = v
     return frame
 
@@ -1287,8 +1234,9 @@ class SitingResult:
         One row per suggested site in greedy order: ``rank``, ``candidate`` (the index label of
         the candidate in the input frame), ``name``, ``lon``, ``lat`` (WGS84), ``added_covered``
         (people of the demand group the site newly covers given the sites before it),
-        ``coverage_after`` (the share once this site and those before it are open), ``cost``,
-        ``capacity``.
+        ``coverage_after`` (the share once this site and those before it are open),
+        ``assigned`` (newly covered people served by this site: each unit's nearest new site, or
+        the capacity-respecting assignment when capacitated), ``cost``, ``capacity``.
     demand_column
         The demand group counted (e.g. ``pop_60plus``).
     demand_total, covered_before, covered_after
@@ -1359,6 +1307,18 @@ class SitingResult:
     def n_sites(self) -> int:
         return len(self.sites)
 
+    def to_geodataframe(self):
+        """The suggested sites as WGS84 points with ``kind`` = ``"suggested_site"`` and ``category``,
+        ready for `circles.export` to add to ``gaps.geojson``."""
+        import geopandas as gpd
+
+        frame = self.sites.copy()
+        frame.insert(0, "kind", "suggested_site")
+        frame.insert(1, "category", self.category)
+        frame.insert(2, "tier", self.tier)
+        frame["demand_column"] = self.demand_column
+        return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures for ``summary.json`` (``suggestions`` → category)."""
         def num(v):
@@ -1370,6 +1330,7 @@ class SitingResult:
                           "lon": round(float(row.lon), 7), "lat": round(float(row.lat), 7),
                           "added_covered": round(float(row.added_covered), 3),
                           "coverage_after": round(float(row.coverage_after), 6),
+                          "assigned": round(float(row.assigned), 3),
                           "cost": num(float(row.cost)), "capacity": num(float(row.capacity))})
         return {
             "category": self.category, "tier": self.tier, "model": self.model, "capacitated": self.capacitated,
@@ -1396,7 +1357,7 @@ def _jsonable(v):
 
 
 def suggest_sites(
-    report,
+    report: CoverageReport,
     net: CompactNetwork,
     candidates: pd.DataFrame | None = None,
     *,
@@ -1467,8 +1428,9 @@ def suggest_sites(
     """
     t_start = time.perf_counter()
     res = report.category(category)
-    cat, t, threshold, speed, way_factors = _tier_of(report, category, tier)
-    given = [name for name, v in (("n_sites", n_sites), ("target_coverage", target_coverage), ("budget", budget)) if v is not None]
+    _, t, threshold, speed, way_factors = _tier_of(report, category, tier)
+    asked = (("n_sites", n_sites), ("target_coverage", target_coverage), ("budget", budget))
+    given = [name for name, v in asked if v is not None]
     if not given:
         raise CirclesError("give n_sites (e.g. 5 new sites), a budget, or target_coverage (e.g. 0.9)")
     if target_coverage is not None and len(given) > 1:
@@ -1482,17 +1444,35 @@ def suggest_sites(
     notes: list[str] = []
 
     if candidates is None:
+        for needed, what in ((budget is not None, "a budget needs a 'cost'"),
+                             (capacitated, "capacitated siting needs a 'capacity'")):
+            if needed:
+                raise CirclesError(f"{what} for every candidate, and generated gap points have none; give a premises "
+                                   "list with that column")
         candidates = candidates_in_gaps(net, report, category, spacing_m=spacing_m, tier=t.id)
-        notes.append(f"{len(candidates)} candidate points generated along the streets every {spacing_m:g} m "
-                     "within walking reach of uncovered people")
+        notes.append(f"{len(candidates)} candidate points generated on the streets (at most one per "
+                     f"{spacing_m:g} m square) within walking reach of uncovered people")
     frame = _prepare_candidates(candidates, report.profile, category, need_cost=budget is not None,
                                 need_capacity=capacitated)
     n_given = len(frame)
+    new_w, _ = _new_weights(report, category)
+    total = float(res.demand_total)
+    before = float(res.demand_covered)
+    live = np.flatnonzero(new_w > 0)
+    d = report.demand
+    nothing = None
+    if not len(live):
+        nothing = (f"everyone of {res.demand_column} inside the study area whom the network reaches is already covered "
+                   f"for {category!r}: no new site needed")
+    elif target_coverage is not None and target_coverage * total - before <= total * _REL_TOL:
+        nothing = f"coverage {before / total:.1%} already meets the target {target_coverage:.0%}: no new site needed"
+    if nothing is not None:
+        return _nothing_to_do(report, category, t, model, capacitated, threshold, speed, target_coverage, n_given,
+                              time_limit_s, notes + [nothing], t_start)
     if n_given == 0:
-        raise CirclesError(f"no candidate sites for category {category!r}: give premises (lon/lat) or leave candidates "
-                           "empty to generate points in the gaps" if len(candidates) else
-                           f"no candidate sites: everyone of {res.demand_column} that the network reaches is already "
-                           f"covered for {category!r}, or the candidates list is empty")
+        raise CirclesError(f"no candidate sites for category {category!r}: the candidates list has "
+                           f"{len(candidates)} row(s), none for this category; give premises with lon/lat "
+                           f"(category blank or {category!r})")
     x, y = net.to_xy(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     csnap = net.snap(x, y, max_distance_m=snap_max_m)
     on = ~csnap.off_network
@@ -1511,11 +1491,6 @@ def suggest_sites(
                            + (f" ({n_given - n_used} more are off the network)" if n_used < n_given else "")
                            + f"; lower n_sites to at most {n_used} or add candidates")
 
-    new_w, counted = _new_weights(report, category)
-    total = float(res.demand_total)
-    before = float(res.demand_covered)
-    live = np.flatnonzero(new_w > 0)
-    d = report.demand
     ux, uy = net.to_xy(d["lon"].to_numpy(float)[live], d["lat"].to_numpy(float)[live])
     usnap = net.snap(ux, uy, max_distance_m=snap_max_m)
     cost_s = net.travel_time_s(speed, way_factors=way_factors)
@@ -1528,38 +1503,37 @@ def suggest_sites(
     w = new_w[live]
     if model == "set_cover":
         need = target_coverage * total - before
-        if need <= total * _REL_TOL:
-            sel = None
-            notes.append(f"coverage {before / total:.1%} already meets the target {target_coverage:.0%}: no new site needed")
-        else:
-            sel = solve_set_cover(sets.covers, w, need, capacities=caps, time_limit_s=time_limit_s, solver=solver)
+        sel = solve_set_cover(sets.covers, w, need, capacities=caps, time_limit_s=time_limit_s, solver=solver)
     else:
         if budget is not None and costs.min() > budget:
-            raise CirclesError(f"budget {budget:,.0f} is below the cheapest usable candidate's cost {np.nanmin(costs):,.0f}; "
-                               "raise the budget or add cheaper candidates")
+            raise CirclesError(f"budget {budget:,.0f} is below the cheapest usable candidate's cost "
+                               f"{np.nanmin(costs):,.0f}; raise the budget or add cheaper candidates")
         if capacitated and not (caps > 0).any():
-            raise CirclesError(f"every candidate's capacity is 0; the highest possible capacity (0) cannot serve any of "
-                               f"the {w.sum():,.0f} uncovered people; give capacities > 0")
+            raise CirclesError(f"every candidate's capacity is 0; the highest possible capacity (0) cannot serve "
+                               f"any of the {w.sum():,.0f} uncovered people; give capacities > 0")
         sel = solve_mclp(sets.covers, w, n_sites, budget=budget, costs=costs if budget is not None else None,
                          capacities=caps, time_limit_s=time_limit_s, solver=solver)
 
     newly = np.zeros(len(d))
-    if sel is None:
-        rows, added, objective = np.zeros(0, dtype=np.int64), np.zeros(0), 0.0
-        optimal, gap, bound, used_solver, greedy_obj, target_met = True, 0.0, 0.0, "exact", 0.0, True
-        size, timings, sel_msg = {}, {}, ""
-    else:
-        rows, added, objective = sel.sites, sel.added, sel.objective
-        optimal, gap, bound, used_solver, greedy_obj = sel.optimal, sel.gap, sel.bound, sel.solver, sel.greedy_objective
-        target_met = sel.target_met
-        newly[live] = sel.served
-        size, timings, sel_msg = dict(sel.model_size), dict(sel.timings), sel.message
-        if capacitated and model == "set_cover" and sel.target_met is False:
-            cap_total = float(np.nansum(caps))
-            if cap_total < need:
-                notes.append(f"the highest possible capacity of all candidates ({cap_total:,.0f}) is smaller than the "
-                             f"demand to cover for the target ({need:,.0f}); add candidates or capacity")
+    rows, added, objective = sel.sites, sel.added, sel.objective
+    newly[live] = sel.served
+    if capacitated and model == "set_cover" and sel.target_met is False:
+        cap_total = float(np.nansum(caps))
+        if cap_total < need:
+            notes.append(f"the highest possible capacity of all candidates ({cap_total:,.0f}) is smaller than the "
+                         f"demand to cover for the target ({need:,.0f}); add candidates or capacity")
+    timings = dict(sel.timings)
     timings = {"coverage_sets": t_sets, **timings}
+    assigned = np.zeros(len(rows))
+    if len(rows):
+        if sel.loads is not None:
+            assigned = np.asarray(sel.loads, dtype=float)
+        else:  # each newly covered unit to its nearest new site
+            coo = sets.time_s[rows].tocoo()
+            order = np.lexsort((coo.data, coo.col))
+            col, row = coo.col[order], coo.row[order]
+            first = np.concatenate([[True], col[1:] != col[:-1]]) if len(col) else np.zeros(0, dtype=bool)
+            assigned = np.bincount(row[first], weights=w[col[first]], minlength=len(rows))
     after = before + objective
     cum = before + np.cumsum(added)
     sites = pd.DataFrame({
@@ -1569,19 +1543,45 @@ def suggest_sites(
         "lon": used["lon"].to_numpy(float)[rows], "lat": used["lat"].to_numpy(float)[rows],
         "added_covered": np.asarray(added, dtype=float),
         "coverage_after": cum / total if total > 0 else np.zeros(len(rows)),
+        "assigned": assigned,
         "cost": costs[rows], "capacity": used["capacity"].to_numpy(float)[rows],
+        "area_m2": used["area_m2"].to_numpy(float)[rows],
     })
     cov_b = before / total if total > 0 else 0.0
     cov_a = after / total if total > 0 else 0.0
-    message = (sel_msg or "no new site needed") + f"; {category} coverage {cov_b:.1%} → {cov_a:.1%}"
+    message = sel.message + f"; {category} coverage {cov_b:.1%} → {cov_a:.1%}"
     if model == "set_cover":
-        message += f" (target {target_coverage:.0%}" + (", met)" if target_met else ", not reachable)")
+        message += f" (target {target_coverage:.0%}" + (", met)" if sel.target_met else ", not reachable)")
     return SitingResult(
         category=category, tier=t.id, model=model, capacitated=bool(capacitated), sites=sites,
         demand_column=res.demand_column, demand_total=total, covered_before=before, covered_after=after,
         objective=objective, coverage_before=cov_b, coverage_after=cov_a, target_coverage=target_coverage,
-        target_met=target_met, optimal=bool(optimal), gap=float(gap), bound=float(bound), solver=used_solver,
-        time_limit_s=float(time_limit_s), solve_s=time.perf_counter() - t_start, greedy_objective=float(greedy_obj),
-        minutes=threshold, speed_kmh=speed, candidates_given=n_given, candidates_used=n_used,
-        newly_covered=pd.Series(newly, index=d.index, name=f"newly_covered_{category}"),
-        model_size=size, timings=timings, message=message, notes=tuple(notes))
+        target_met=sel.target_met, optimal=sel.optimal, gap=sel.gap, bound=sel.bound, solver=sel.solver,
+        time_limit_s=float(time_limit_s), solve_s=time.perf_counter() - t_start,
+        greedy_objective=sel.greedy_objective, minutes=threshold, speed_kmh=speed, candidates_given=n_given,
+        candidates_used=n_used, newly_covered=pd.Series(newly, index=d.index, name=f"newly_covered_{category}"),
+        model_size=dict(sel.model_size), timings=timings, message=message, notes=tuple(notes))
+
+
+_SITE_COLUMNS = ["rank", "candidate", "name", "lon", "lat", "added_covered", "coverage_after", "assigned", "cost",
+                 "capacity", "area_m2"]
+
+
+def _nothing_to_do(report, category, t, model, capacitated, threshold, speed, target_coverage, n_given,
+                   time_limit_s, notes, t_start) -> SitingResult:
+    """The answer when no new site is needed (everyone reachable is covered, or the target is met)."""
+    res = report.category(category)
+    total, before = float(res.demand_total), float(res.demand_covered)
+    share = before / total if total > 0 else 0.0
+    d = report.demand
+    return SitingResult(
+        category=category, tier=t.id, model=model, capacitated=bool(capacitated),
+        sites=pd.DataFrame({c: [] for c in _SITE_COLUMNS}), demand_column=res.demand_column, demand_total=total,
+        covered_before=before, covered_after=before, objective=0.0, coverage_before=share, coverage_after=share,
+        target_coverage=target_coverage,
+        target_met=None if target_coverage is None else share >= target_coverage - _REL_TOL,
+        optimal=True, gap=0.0, bound=0.0, solver="exact", time_limit_s=float(time_limit_s),
+        solve_s=time.perf_counter() - t_start, greedy_objective=0.0, minutes=threshold, speed_kmh=speed,
+        candidates_given=n_given, candidates_used=0,
+        newly_covered=pd.Series(np.zeros(len(d)), index=d.index, name=f"newly_covered_{category}"),
+        message=f"no new site needed; {category} coverage {share:.1%}", notes=tuple(notes))

@@ -119,3 +119,29 @@ def test_facilities_check_reports_rows(tmp_path):
     res = CliRunner().invoke(main, ["facilities", "check", "--facilities", str(p), "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert "row 3" in res.output and "elderly" in res.output
+
+
+def test_suggest_sites_with_a_premises_list(tmp_path):
+    from circles.sample import make_sample
+
+    s = make_sample()
+    lo0, la0, lo1, la1 = s.boundary.bounds
+    rows = ["名称,类型,经度,纬度,建筑面积,成本"]
+    for i, (fx, fy) in enumerate([(0.1, 0.9), (0.2, 0.8), (0.5, 0.5), (0.9, 0.1), (0.85, 0.6)]):
+        rows.append(f"闲置用房{i},,{lo0 + fx * (lo1 - lo0):.6f},{la0 + fy * (la1 - la0):.6f},120,{10 + i}")
+    cand = tmp_path / "社区用房.csv"
+    cand.write_text("\n".join(rows) + "\n", encoding="gbk")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["analyze", "--sample", "--suggest", "2", "--candidates", str(cand),
+                                    "--categories", "elderly", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    sug = s["suggestions"]["elderly"]
+    assert set(s["suggestions"]) == {"elderly"} and len(sug["sites"]) <= 2
+    assert sug["coverage_after"] >= sug["coverage_before"] == pytest.approx(s["categories"]["elderly"]["coverage"], abs=1e-6)
+    assert all(site["name"].startswith("闲置用房") for site in sug["sites"])
+    doc = json.loads((out / "gaps.geojson").read_text(encoding="utf-8"))
+    assert sum(f["properties"]["kind"] == "suggested_site" for f in doc["features"]) == len(sug["sites"])
+    too_many = CliRunner().invoke(main, ["analyze", "--sample", "--suggest", "9", "--candidates", str(cand),
+                                         "--categories", "elderly", "--out", str(tmp_path / "x")])
+    assert too_many.exit_code == 2 and "Traceback" not in too_many.output

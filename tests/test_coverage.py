@@ -173,3 +173,25 @@ def test_floor_area_rule_per_100_households(grid):
     no_hh = assess({"walk": grid}, fac, dem.drop(columns="households"), profile=PROFILE, districts=districts,
                    district_col="street")
     assert no_hh.districts[no_hh.districts["rule"] == "area_per_households"].iloc[0]["rule_ok"] is None
+
+
+def test_two_step_floating_catchment_by_hand():
+    from scipy import sparse
+
+    from circles.coverage import two_step_fca
+
+    # facility 0 (10 beds) reaches units 0, 1; facility 1 (30 beds) reaches units 1, 2
+    reach = sparse.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=bool))
+    ratio, access = two_step_fca(reach, np.array([10.0, 30.0]), np.array([100.0, 100.0, 200.0]))
+    np.testing.assert_allclose(ratio, [10 / 200, 30 / 300])
+    np.testing.assert_allclose(access, [0.05, 0.05 + 0.1, 0.1])
+
+
+def test_capacity_aware_access_in_assess(grid):
+    fac, dem = _frames([(0, 0), (1000, 1000)], [(100, 0), (900, 1000)])
+    fac["capacity"] = [10.0, 40.0]
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    # each facility reaches one unit: 10 beds / 20 people 60+ and 40 beds / 21 people
+    np.testing.assert_allclose(r.facilities["capacity_per_1000"], [500.0, 1000 * 40 / 21], rtol=1e-4)
+    np.testing.assert_allclose(r.demand["capacity_per_1000_elderly"], [500.0, 1000 * 40 / 21], rtol=1e-4)
+    assert r.capacity["elderly"]["capacity_total"] == 50.0
