@@ -211,5 +211,14 @@ def facilities_check_cmd(facilities_path, coords, network, sample, profile_name,
     click.echo(format_report(ledger, lang=lang, profile=profile))
 
 
+def _register_batch() -> None:
+    from circles.batch import batch_cmd
+
+    main.add_command(batch_cmd)
+
+
+_register_batch()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1030,3 +1030,70 @@ def _renumber_ids(root: Element, page: str) -> str:
         return numbers.setdefault(hex_id, str(len(numbers) + 1))
 
     return _HEX_ID.sub(number, page)
+
+
+# =================================================================== batch summary map
+_COVERAGE_STEPS = ((0.6, "#d7301f"), (0.8, "#fc8d59"), (0.9, "#fee08b"), (1.01, "#1a9850"))
+
+
+def _coverage_colour(share: Any) -> str:
+    if share is None or (isinstance(share, float) and not np.isfinite(share)):
+        return "#bdbdbd"  # failed or no demand
+    return next(c for limit, c in _COVERAGE_STEPS if float(share) < limit)
+
+
+def districts_map(collection: Mapping[str, Any], profile: Any, *, lang: str = "zh") -> folium.Map:
+    """Choropleth of a batch run: each district coloured by its coverage share, one layer per category.
+
+    Parameters
+    ----------
+    collection
+        The FeatureCollection of ``districts.geojson`` written by `circles.batch` (WGS84; per
+        district ``<category>_coverage``, ``<category>_demand_total``, ``status``, ``cause``).
+    profile
+        The profile of the run (category labels).
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+    if lang not in ("zh", "en"):
+        raise CirclesError(f"lang {lang!r} is not supported; use zh or en")
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in collection["features"] if f.get("geometry")]
+    if not geoms:
+        raise CirclesError("districts_map: no district has a geometry to draw")
+    west, south, east, north = shapely.total_bounds(np.array(geoms, dtype=object))
+    m = folium.Map(location=[round((south + north) / 2, 6), round((west + east) / 2, 6)], zoom_start=11,
+                   tiles=None, control_scale=True)
+    m.fit_bounds([[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]], padding=(12, 12))
+    zh = lang == "zh"
+    for k, cat in enumerate(profile.categories):
+        label = cat.label_zh if zh else cat.label_en
+        feats = []
+        for f in collection["features"]:
+            if not f.get("geometry"):
+                continue
+            p = f["properties"]
+            share = p.get(f"{cat.id}_coverage")
+            text = (f"{p['district']}：{label} " + (f"{share:.1%}" if share is not None else
+                                                    ("失败 " if zh else "failed ") + str(p.get("cause") or ""))
+                    if zh else f"{p['district']}: {label} " + (f"{share:.1%}" if share is not None else
+                                                                f"failed {p.get('cause') or ''}"))
+            feats.append({"type": "Feature", "geometry": f["geometry"],
+                          "properties": {"colour": _coverage_colour(share), "tip": text}})
+        group = folium.FeatureGroup(name=f"{label}{'覆盖率' if zh else ' coverage'}", show=k == 0)
+        folium.GeoJson({"type": "FeatureCollection", "features": feats},
+                       style_function=lambda x: {"fillColor": x["properties"]["colour"], "color": "#555555",
+                                                 "weight": 1, "fillOpacity": 0.7},
+                       tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    names = ("< 60%", "60–80%", "80–90%", "≥ 90%")
+    rows = "".join(f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};'
+                   f'margin-right:4px"></span>{n}</div>' for n, (_, c) in zip(names, _COVERAGE_STEPS))
+    rows += ('<div><span style="display:inline-block;width:12px;height:12px;background:#bdbdbd;margin-right:4px">'
+             f'</span>{"分析失败" if zh else "failed"}</div>')
+    title = "各街道（乡镇）覆盖率" if zh else "Coverage by district"
+    legend = (f'<div style="position:fixed;bottom:64px;left:12px;z-index:1000;background:white;padding:8px;'
+              f'border:1px solid #999;font:12px sans-serif"><b>{title}</b>{rows}'
+              '<div style="color:#666">© OpenStreetMap contributors</div></div>')
+    m.get_root().html.add_child(folium.Element(legend))
+    return m

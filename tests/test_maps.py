@@ -329,3 +329,19 @@ def test_map_renders_offline_in_headless_chromium(sample, tmp_path):
         rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
         near = (np.abs(pixels - rgb).sum(axis=1) < 30).sum()
         assert near > 50, f"too few {colour} pixels in the screenshot"
+
+
+def test_districts_map_is_offline_and_coloured():
+    from circles.maps import districts_map, map_html
+    from circles.profiles import load_profile
+
+    square = {"type": "Polygon", "coordinates": [[[114.3, 30.6], [114.31, 30.6], [114.31, 30.61], [114.3, 30.61],
+                                                  [114.3, 30.6]]]}
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": square,
+         "properties": {"district": "一街道", "elderly_coverage": 0.95, "status": "ok", "cause": None}},
+        {"type": "Feature", "geometry": square,
+         "properties": {"district": "二街道", "elderly_coverage": None, "status": "failed", "cause": "no network"}}]}
+    html = map_html(districts_map(collection, load_profile("15min"), lang="zh"))
+    assert "#1a9850" in html and "#bdbdbd" in html and "各街道（乡镇）覆盖率" in html
+    assert '<script src="http' not in html
