@@ -1,0 +1,56 @@
+"""Data page: the network (sample, shared extract, upload, place name), ledger, population, districts, boundary."""
+
+import streamlit as st
+
+import app
+from circles.app_pages import ui
+
+st.title(ui.t("data_title"))
+shared = app.shared()
+
+ui.default("cfg_source", "sample")
+source = st.radio(ui.t("source"), ["sample", "extract", "upload", "place"], key="cfg_source", horizontal=True,
+                  format_func=ui.labels({s: f"source_{s}" for s in ("sample", "extract", "upload", "place")}))
+if source == "sample":
+    st.info(ui.t("sample_info"))
+elif source == "extract":
+    if not shared["osm"]:
+        st.warning(ui.t("no_shared"))
+    else:
+        names = {p: n for n, p in shared["osm"].items()}
+        ui.default("cfg_extract", next(iter(names)))
+        ui.choice("cfg_extract", list(names))
+        st.selectbox(ui.t("extract"), list(names), key="cfg_extract", format_func=names.get)
+elif source == "upload":
+    ui.upload("network", "network", ui.t("upload_network"))
+else:
+    st.text_input(ui.t("place"), key="cfg_place", help=ui.t("place_help"))
+
+st.subheader(ui.t("facilities"))
+st.caption(ui.t("facilities_help"))
+ledger = ui.upload("facilities", "facilities", ui.t("upload_facilities"))
+ui.default("cfg_coords", "wgs84")
+coords = st.radio(ui.t("coords"), ["wgs84", "gcj02", "bd09"], key="cfg_coords", horizontal=True,
+                  format_func=ui.labels({c: f"coords_{c}" for c in ("wgs84", "gcj02", "bd09")}))
+if ledger:
+    with st.expander(ui.t("ledger_check"), expanded=True), ui.errors(stop=False):
+        st.code(app.ledger_check(ledger, coords, st.session_state.get("cfg_profile", "15min"), ui.lang()),
+                language=None)
+
+st.subheader(ui.t("population"))
+ui.default("cfg_pop_kind", "default")
+kind = st.radio(ui.t("pop_kind"), ["default", "units", "zones"], key="cfg_pop_kind", horizontal=True,
+                format_func=ui.labels({k: f"pop_{k}" for k in ("default", "units", "zones")}))
+if kind == "units":
+    ui.upload("population", "population", ui.t("upload_population"))
+elif kind == "zones":
+    ui.vector_picker("zones", ui.t("zones_file"), shared["vector"], columns=app.columns,
+                     column_label=ui.t("zone_col"), prefer=("population", "人口", "常住人口"))
+
+st.subheader(ui.t("districts"))
+ui.vector_picker("districts", ui.t("districts_file"), shared["vector"], columns=app.columns,
+                 column_label=ui.t("district_col"), prefer=("street", "街道", "name", "county"))
+
+st.subheader(ui.t("boundary"))
+ui.vector_picker("boundary", ui.t("boundary_file"), shared["vector"])
+

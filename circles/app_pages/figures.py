@@ -1,0 +1,34 @@
+"""Figures page: coverage share, uncovered people and facilities per category; districts with rule checks."""
+
+import streamlit as st
+
+import app
+from circles import app_support as sup
+from circles.app_pages import ui
+
+st.title(ui.t("figures_title"))
+spec, result = ui.current_result(app.analysis)
+report = result.report
+st.caption(ui.t("using", what=ui.source_label(spec)))
+categories = ui.settings_categories(report)
+ui.metrics_row(report, categories=categories, demand_group=ui.demand_group())
+
+figures = sup.coverage_figures(report, lang=ui.lang(), demand_group=ui.demand_group(), categories=categories)
+share, label = sup.header("coverage", ui.lang()), sup.header("category", ui.lang())
+st.subheader(ui.t("share_chart"))
+st.bar_chart(figures.set_index(label)[[share]], horizontal=True, sort=False, y_label="", x_label=share)
+st.dataframe(figures, hide_index=True, width="stretch")
+
+st.subheader(ui.t("per_district"))
+coverage, rules = sup.district_tables(report, lang=ui.lang())
+if coverage is None:
+    st.info(ui.t("no_districts"))
+else:
+    st.dataframe(coverage, hide_index=True, width="stretch")
+    if rules is not None:
+        st.subheader(ui.t("rules"))
+        st.dataframe(rules, hide_index=True, width="stretch")
+
+with st.expander(ui.t("warnings"), expanded=bool(report.warnings)):
+    lines = [*report.warnings, *result.notes]
+    st.markdown("\n".join(f"- {line}" for line in lines) if lines else ui.t("no_warnings"))

@@ -1,0 +1,560 @@
+"""Plain-Python helpers of the Streamlit app: uploads, run specifications, scenario reports, tables, files.
+
+Nothing here imports Streamlit or caches: `app.py` wraps these calls in ``st.cache_*`` and the
+pages in ``circles/app_pages`` only draw widgets around them. Every bad input raises
+`circles.errors.CirclesError` with a one-line message the app shows with ``st.error``.
+
+Example
+-------
+>>> spec = RunSpec()                                   # the sample district, default profile
+>>> inputs = spec.inputs()                             # what `circles analyze --sample` runs
+>>> result = run_analysis(inputs)                      # doctest: +SKIP
+>>> figures = coverage_figures(result.report, lang="en")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import copyreg
+import functools
+import hashlib
+import importlib.resources
+import io
+import json
+import math
+import re
+import tempfile
+import types
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from circles.analysis import AnalysisInputs, AnalysisResult
+from circles.errors import CirclesError
+
+__all__ = [
+    "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "SITE_COLUMNS", "UPLOAD_SUFFIXES", "AnalysisContext", "RunSpec",
+    "analysis_context", "check_on_network", "code_fingerprint", "coverage_figures", "display_areas",
+    "district_tables", "download_files", "empty_sites", "group_label", "header", "map_detail", "offline_leaflet",
+    "register_pickling", "scenario_comparison", "scenario_report", "shared_files", "sites_frame", "sites_key",
+    "store_upload", "suggestion_sites", "suggestions_layer", "vector_columns", "zip_files",
+]
+
+MAX_UPLOAD_MB = 200  # also server.maxUploadSize in .streamlit/config.toml
+DEMAND_GROUPS = ("pop_60plus", "pop_0_17", "population")
+
+#: What each upload may be; anything else is refused before it is written to disk.
+UPLOAD_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "network": (".osm", ".osm.pbf", ".pbf", ".osm.gz", ".osm.bz2", ".graphml"),
+    "facilities": (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip"),
+    "population": (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg"),
+    "vector": (".geojson", ".json", ".gpkg", ".zip"),
+    "profile": (".toml",),
+    "candidates": (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip"),
+}
+
+#: Columns of a scenario's added sites (one row per site).
+SITE_COLUMNS = ("category", "tier", "lon", "lat", "name", "origin")
+SITE_SNAP_MAX_M = 200.0  # added sites farther than this from a walkable way are refused (as siting leaves them out)
+
+_SAFE_NAME = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
+
+
+# ============================================================================ caching support
+def _mappingproxy(items: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(items)
+
+
+def _reduce_mappingproxy(proxy: types.MappingProxyType):
+    return _mappingproxy, (dict(proxy),)
+
+
+def register_pickling() -> None:
+    """Let pickle copy read-only mappings (`types.MappingProxyType`), which profiles use.
+
+    ``st.cache_data`` pickles what it caches; with this an `AnalysisResult` can be cached (and
+    kept on disk) like any frame.
+    """
+    copyreg.pickle(types.MappingProxyType, _reduce_mappingproxy)
+
+
+def code_fingerprint(root: Path) -> str:
+    """A hash of the code and built-in profiles under `root` (``circles/``, ``network/``, ``data/profiles``).
+
+    Part of the key of results kept on disk, so a new version never shows an old result.
+    """
+    h = hashlib.sha256()
+    root = Path(root)
+    for pattern in ("circles/**/*.py", "network/**/*.py", "data/profiles/*.toml"):
+        for p in sorted(root.glob(pattern)):
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# ============================================================================ uploads and data files
+def store_upload(data: bytes, file_name: str, *, kind: str, workdir: Path,
+                 max_mb: float = MAX_UPLOAD_MB) -> Path:
+    """Write an uploaded file into `workdir` and return its path; nothing is executed or unpickled.
+
+    The file lands in a folder named by its content hash (so a path names one content, and
+    a repeated upload reuses it), under its own name made safe for the file system.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    file_name
+        The name the browser sent (only its last part is used).
+    kind
+        ``"network"``, ``"facilities"``, ``"population"``, ``"vector"``, ``"profile"`` or
+        ``"candidates"``: which suffixes are accepted (`UPLOAD_SUFFIXES`).
+    workdir
+        The session's temporary work folder.
+    max_mb
+        Largest accepted size (megabytes).
+    """
+    if kind not in UPLOAD_SUFFIXES:
+        raise CirclesError(f"upload kind {kind!r} is unknown; use one of {', '.join(UPLOAD_SUFFIXES)}")
+    base = Path(str(file_name).replace("\\", "/")).name
+    size_mb = len(data) / 1e6
+    if size_mb > max_mb:
+        raise CirclesError(f"{base}: {size_mb:,.1f} MB is more than the {max_mb:g} MB upload limit; "
+                           "cut the area smaller (e.g. osmium extract) or run `circles analyze` on it")
+    if not data:
+        raise CirclesError(f"{base}: the file is empty; upload it again")
+    lower = base.lower()
+    allowed = UPLOAD_SUFFIXES[kind]
+    suffix = next((s for s in sorted(allowed, key=len, reverse=True) if lower.endswith(s)), None)
+    if suffix is None:
+        raise CirclesError(f"{base}: this file type is not accepted here; use {', '.join(allowed)}")
+    stem = _SAFE_NAME.sub("_", base[: len(base) - len(suffix)]).strip("._") or "upload"
+    folder = Path(workdir) / hashlib.sha256(data).hexdigest()[:20]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem[:80]}{suffix}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def shared_files(data_dir: Path) -> dict[str, dict[str, Path]]:
+    """The real extracts under ``../shared/data`` offered by name: OSM files and vector files.
+
+    Returns ``{"osm": {name: path}, "vector": {name: path}}``; empty when the folder is absent.
+    """
+    data_dir = Path(data_dir)
+    out: dict[str, dict[str, Path]] = {"osm": {}, "vector": {}}
+    if not data_dir.is_dir():
+        return out
+    from network._osm_file import is_osm_path
+
+    for p in sorted(data_dir.rglob("*")):
+        if not p.is_file():
+            continue
+        name = p.relative_to(data_dir).as_posix()
+        if is_osm_path(p):
+            out["osm"][name] = p
+        elif p.suffix.lower() in (".gpkg", ".geojson"):
+            out["vector"][name] = p
+    return out
+
+
+def vector_columns(path: Path) -> list[str]:
+    """The attribute columns of a vector file (for choosing a name or population column)."""
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(str(path))
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line
+        raise CirclesError(f"{Path(path).name}: not a readable vector file ({type(exc).__name__}); "
+                           "save it as GeoJSON or GeoPackage") from None
+    return [str(c) for c in info["fields"]]
+
+
+# ============================================================================ the run
+@dataclass(frozen=True)
+class RunSpec:
+    """One analysis as the app's widgets set it: hashable (the cache key) and turned into `AnalysisInputs`.
+
+    Paths are strings; uploaded files have content-addressed paths (see `store_upload`), so equal
+    specs mean equal data. ``network`` is an OSM file path or a place name (online);
+    ``sample`` uses the built-in district.
+    """
+
+    sample: bool = True
+    network: str | None = None
+    facilities: str | None = None
+    coords: str = "wgs84"
+    population: str | None = None
+    population_zones: str | None = None
+    zone_population_col: str | None = None
+    districts: str | None = None
+    district_col: str | None = None
+    boundary: str | None = None
+    profile: str = "15min"
+    minutes: float | None = None
+    speed_kmh: float | None = None
+    mode: str = "walk"
+    horizon_min: float = 60.0
+    buffer_m: float = 1000.0
+
+    def inputs(self, lang: str = "zh") -> AnalysisInputs:
+        """The `AnalysisInputs` of this run (reads the boundary and districts files)."""
+        from circles.cli import _read_boundary, _read_districts
+
+        if self.districts and not self.district_col:
+            raise CirclesError(f"{Path(self.districts).name}: choose the column with the district names")
+        if self.population_zones and not self.zone_population_col:
+            raise CirclesError(f"{Path(self.population_zones).name}: choose the column with each zone's population")
+        return AnalysisInputs(
+            network=None if self.sample else self.network, sample=self.sample, mode=self.mode,
+            boundary=_read_boundary(self.boundary), boundary_path=self.boundary, buffer_m=self.buffer_m,
+            facilities_path=self.facilities, coords=self.coords, population_path=self.population,
+            population_zones=self.population_zones, zone_population_col=self.zone_population_col,
+            districts=_read_districts(self.districts, self.district_col), districts_path=self.districts,
+            district_col=self.district_col, profile=self.profile, minutes=self.minutes, speed_kmh=self.speed_kmh,
+            horizon_min=self.horizon_min, lang=lang)
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisContext:
+    """What a scenario needs besides the report: the networks by mode, the boundary and the districts."""
+
+    networks: Mapping[str, Any]
+    boundary: Any
+    districts: gpd.GeoDataFrame | None
+    district_col: str | None
+
+    @property
+    def walk(self):
+        return self.networks["walk"] if "walk" in self.networks else next(iter(self.networks.values()))
+
+
+def analysis_context(inputs: AnalysisInputs, profile) -> AnalysisContext:
+    """Load the networks, boundary and districts `run_analysis` used for `inputs` (it does not return them).
+
+    The networks come from the same `network.load_network` calls with the same options, so files
+    are read from its cache; the sample is regenerated (seeded, identical).
+    """
+    from network import load_network
+
+    boundary, districts, district_col = inputs.boundary, inputs.districts, inputs.district_col
+    if inputs.sample:
+        from circles.sample import make_sample
+
+        sample = make_sample()
+        source = sample.ways
+        boundary = boundary if boundary is not None else sample.boundary
+        if districts is None:
+            districts, district_col = sample.districts, "street"
+    else:
+        source = inputs.network
+    modes = sorted({inputs.mode if t.mode == "walk" else t.mode for c in profile.categories for t in c.tiers})
+    nets = {("walk" if m == inputs.mode else m): load_network(source, mode=m, boundary=boundary,
+                                                              buffer_m=inputs.buffer_m) for m in modes}
+    return AnalysisContext(networks=nets, boundary=boundary, districts=districts, district_col=district_col)
+
+
+# ============================================================================ scenarios
+def empty_sites() -> pd.DataFrame:
+    """A scenario without added sites."""
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("lon", "lat") else object) for c in SITE_COLUMNS})
+
+
+def sites_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Added sites as a frame with `SITE_COLUMNS`, checked (WGS84 lon/lat, a category)."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return empty_sites()
+    for c in SITE_COLUMNS:
+        if c not in frame:
+            frame[c] = None
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    bad = ~(lon.between(-180, 180) & lat.between(-90, 90))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CirclesError(f"site {i + 1}: location ({frame['lon'].iloc[i]}, {frame['lat'].iloc[i]}) is not a "
+                           "WGS84 lon/lat in degrees; click on the map or type lon 114.30, lat 30.60")
+    frame["lon"], frame["lat"] = lon.round(7), lat.round(7)
+    return frame[list(SITE_COLUMNS)].reset_index(drop=True)
+
+
+def sites_key(sites: pd.DataFrame) -> tuple[tuple[Any, ...], ...]:
+    """A hashable, order-keeping form of added sites (the cache key of a scenario)."""
+    return tuple(tuple(None if (isinstance(v, float) and math.isnan(v)) else v for v in row)
+                 for row in sites[list(SITE_COLUMNS)].itertuples(index=False, name=None))
+
+
+def check_on_network(net, sites: pd.DataFrame, *, max_m: float = SITE_SNAP_MAX_M) -> None:
+    """Refuse added sites farther than `max_m` metres from every walkable way (they would serve from afar).
+
+    `circles.coverage.assess` flags such facilities ``off_network`` but still lets them serve from
+    the nearest point of the network, which for a mistyped coordinate may be kilometres away.
+    """
+    if sites is None or sites.empty:
+        return
+    x, y = net.to_xy(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float))
+    snap = net.snap(x, y, max_distance_m=max_m)
+    far = np.flatnonzero(snap.off_network)
+    if len(far):
+        i = int(far[0])
+        raise CirclesError(f"site {i + 1} ({sites['lon'].iloc[i]:.6f}, {sites['lat'].iloc[i]:.6f}) is "
+                           f"{snap.distance_m[i]:,.0f} m from the nearest walkable way; put it on a street "
+                           f"(within {max_m:g} m), e.g. click on the map inside the district")
+
+
+def scenario_report(result: AnalysisResult, context: AnalysisContext, sites: pd.DataFrame):
+    """The coverage report with `sites` added to the existing facilities (same demand, networks, rules).
+
+    Returns the base report unchanged when there are no sites. Each site needs a ``category``
+    of the profile; a blank ``tier`` means the category's last tier (stations / points).
+    """
+    from circles.coverage import assess
+
+    report = result.report
+    if sites is None or sites.empty:
+        return report
+    check_on_network(context.walk, sites)
+    profile = report.profile
+    rows = []
+    for i, s in enumerate(sites.itertuples(index=False)):
+        cat = profile.category(str(s.category))
+        tier = s.tier if isinstance(s.tier, str) and s.tier else cat.tiers[-1].id
+        cat.tier(tier)  # unknown tiers raise with the valid ones
+        rows.append({"name": s.name if isinstance(s.name, str) and s.name else f"new site {i + 1}",
+                     "category": cat.id, "tier": tier, "lon": float(s.lon), "lat": float(s.lat)})
+    keep = [c for c in report.facilities.columns if c not in ("geometry", "off_network", "snap_m")]
+    facilities = pd.concat([pd.DataFrame(report.facilities[keep]), pd.DataFrame(rows)], ignore_index=True)
+    base_cols = [c for c in report.demand.columns if not c.startswith(("minutes_", "facility_", "covered_"))
+                 and c not in ("geometry", "inside", "off_network")]
+    demand = pd.DataFrame(report.demand[base_cols])
+    return assess(context.networks, facilities, demand, profile=profile, boundary=context.boundary,
+                  districts=context.districts, district_col=context.district_col, horizon_min=report.horizon_min,
+                  plain_speed_kmh=report.plain_speed_kmh)
+
+
+def suggestion_sites(siting) -> pd.DataFrame:
+    """The sites of a `circles.siting.SitingResult` as scenario rows."""
+    rows = [{"category": siting.category, "tier": siting.tier, "lon": r.lon, "lat": r.lat,
+             "name": f"{r.name}", "origin": "suggested"} for r in siting.sites.itertuples(index=False)]
+    return sites_frame(rows)
+
+
+def scenario_comparison(base, scenarios: Mapping[str, Any], *, lang: str) -> pd.DataFrame:
+    """One row per scenario (the baseline first): sites added and coverage share per category."""
+    names = {"zh": ("现状", "新增站点"), "en": ("current", "sites added")}[_lang(lang)]
+    rows = []
+    for name, (report, n_sites) in {names[0]: (base, 0), **scenarios}.items():
+        row = {("方案" if lang == "zh" else "scenario"): name, names[1]: n_sites}
+        for c in report.categories:
+            label = c.label_zh if lang == "zh" else c.label_en
+            row[label] = round(100.0 * c.coverage, 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ figures and tables
+_GROUP_LABEL = {"pop_60plus": ("60岁及以上", "aged 60+"), "pop_0_17": ("0–17岁", "aged 0–17"),
+                "population": ("全部常住人口", "all residents")}
+_COLS = {
+    "zh": {"category": "类别", "group": "服务人群", "facilities": "设施数", "total": "服务人口",
+           "covered": "覆盖人口", "uncovered": "未覆盖人口", "coverage": "覆盖率(%)", "minutes": "时间阈值(分钟)",
+           "district": "街道/乡镇", "rule": "规则", "required": "要求", "value": "实际", "ok": "是否达标"},
+    "en": {"category": "category", "group": "demand group", "facilities": "facilities", "total": "people",
+           "covered": "covered", "uncovered": "uncovered", "coverage": "coverage (%)", "minutes": "minutes",
+           "district": "district", "rule": "rule", "required": "required", "value": "value", "ok": "met"},
+}
+
+
+def _lang(lang: str) -> str:
+    if lang not in _COLS:
+        raise CirclesError(f"lang {lang!r} is not supported; use zh or en")
+    return lang
+
+
+def header(key: str, lang: str) -> str:
+    """A column header of the app's tables (``coverage``, ``category``, ...) in `lang`."""
+    return _COLS[_lang(lang)][key]
+
+
+def group_label(column: str, lang: str) -> str:
+    zh, en = _GROUP_LABEL.get(column, (column, column))
+    return zh if _lang(lang) == "zh" else en
+
+
+def coverage_figures(report, *, lang: str, demand_group: str | None = None,
+                     categories: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per category: facilities, the demand group, people, covered, uncovered and the share.
+
+    `demand_group` (``pop_60plus``, ``pop_0_17`` or ``population``) counts that group for every
+    category instead of each category's own (e.g. all residents near meal points); None keeps
+    the profile's. Headers are in `lang`; the category id is the index.
+    """
+    h = _COLS[_lang(lang)]
+    if demand_group is not None and demand_group not in DEMAND_GROUPS:
+        raise CirclesError(f"demand group {demand_group!r} is unknown; use one of {', '.join(DEMAND_GROUPS)}")
+    d = report.demand
+    inside = d["inside"].to_numpy(bool) if "inside" in d else np.ones(len(d), bool)
+    rows = []
+    for c in report.categories:
+        if categories is not None and c.category not in categories:
+            continue
+        col = demand_group or c.demand_column
+        if col == c.demand_column:
+            total, covered = c.demand_total, c.demand_covered
+        else:
+            if col not in d:
+                raise CirclesError(f"the demand units have no {col!r} column; choose another demand group")
+            w = np.where(inside, d[col].to_numpy(float), 0.0)
+            total, covered = float(w.sum()), float(w[d[f"covered_{c.category}"].to_numpy(bool)].sum())
+        rows.append({"id": c.category, h["category"]: c.label_zh if lang == "zh" else c.label_en,
+                     h["facilities"]: int(c.facilities), h["group"]: group_label(col, lang),
+                     h["total"]: round(total), h["covered"]: round(covered), h["uncovered"]: round(total - covered),
+                     h["coverage"]: round(100.0 * covered / total, 1) if total > 0 else 0.0,
+                     h["minutes"]: c.minutes})
+    return pd.DataFrame(rows).set_index("id") if rows else pd.DataFrame(columns=list(h.values())[:7])
+
+
+def district_tables(report, *, lang: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The per-district coverage table and the rule-check table, headers and labels in `lang`."""
+    h = _COLS[_lang(lang)]
+    dt = report.districts
+    if dt is None or dt.empty:
+        return None, None
+    label = "label_zh" if lang == "zh" else "label_en"
+    is_rule = dt["rule"].notna() if "rule" in dt else pd.Series(False, index=dt.index)
+    cov = dt[~is_rule]
+    coverage = pd.DataFrame({
+        h["district"]: cov["district"], h["category"]: cov[label], h["facilities"]: cov["facilities"].astype(int),
+        h["group"]: [group_label(g, lang) for g in cov["demand_column"]], h["total"]: cov["demand_total"].round(),
+        h["covered"]: cov["demand_covered"].round(),
+        h["uncovered"]: (cov["demand_total"] - cov["demand_covered"]).round(),
+        h["coverage"]: (100.0 * cov["coverage"]).round(1)}).reset_index(drop=True)
+    rules = None
+    if is_rule.any():
+        rr = dt[is_rule]
+        marks = {True: "✓ 达标" if lang == "zh" else "✓ met", False: "✗ 未达标" if lang == "zh" else "✗ not met"}
+        rules = pd.DataFrame({
+            h["district"]: rr["district"], h["rule"]: rr[label], h["required"]: rr["required"],
+            h["value"]: rr["value"],
+            h["ok"]: [marks.get(v, "– 无数据" if lang == "zh" else "– no data") if not pd.isna(v) else
+                      ("– 无数据" if lang == "zh" else "– no data") for v in rr["rule_ok"]]}).reset_index(drop=True)
+    return coverage, rules
+
+
+# ============================================================================ the map
+#: (network length above which, km) → map options; the first that applies is used.
+MAP_DETAIL = (
+    (3000.0, {"simplify_m": 30.0, "max_features": 2000, "per_facility": False}),  # a metro area (Porto: 9,700 km)
+    (800.0, {"simplify_m": 15.0, "max_features": 5000, "per_facility": False}),  # a large district
+    (0.0, {"simplify_m": 5.0, "max_features": 20000, "per_facility": True}),  # a district (sample: 374 km)
+)
+
+
+def map_detail(result: AnalysisResult) -> dict[str, Any]:
+    """Map options that keep big runs responsive: polygon simplification and the features per layer.
+
+    Chosen by the length of the walking network: Porto (9,700 km of ways) draws its service areas
+    simplified by 30 m and at most 2,000 points per layer (a 5.6 MB map instead of 34 MB); the
+    sample district (374 km) keeps 5 m, every feature and the per-facility areas.
+    """
+    nets = (result.inputs.get("networks") or {}).values()
+    length_km = max((float(n.get("length_km", 0.0)) for n in nets), default=0.0)
+    return dict(next(options for above, options in MAP_DETAIL if length_km > above))
+
+
+def display_areas(service_areas: gpd.GeoDataFrame | None, *, per_facility: bool) -> gpd.GeoDataFrame | None:
+    """Service areas to draw: the category areas and rings, plus per-facility areas when asked."""
+    if service_areas is None or per_facility:
+        return service_areas
+    return service_areas[service_areas["kind"].isin(["union", "ring"])]
+
+
+def suggestions_layer(sites: pd.DataFrame, base, scenario) -> gpd.GeoDataFrame | None:
+    """Added sites as the map's suggestion layer: rank and people newly covered per category."""
+    if sites is None or sites.empty:
+        return None
+    frame = sites.copy()
+    frame["rank"] = frame.groupby("category").cumcount() + 1
+    added = {c.category: c.demand_covered for c in scenario.categories}
+    before = {c.category: c.demand_covered for c in base.categories}
+    n = frame.groupby("category")["lon"].transform("size")
+    frame["added_covered"] = [(added[c] - before[c]) / k if k == 1 else np.nan for c, k in zip(frame["category"], n)]
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+
+
+@functools.cache
+def _leaflet_files() -> tuple[bytes, str]:
+    root = importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
+    try:
+        js = (root / "leaflet.js").read_bytes()
+        css = (root / "leaflet.css").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise CirclesError("Leaflet is not installed (package django-js-lib-leaflet); "
+                           "install the project's dependencies (pip install -e .)") from exc
+
+    def inline(match: re.Match) -> str:
+        data = (root / "images" / match.group(1)).read_bytes()
+        return "url(data:image/png;base64," + base64.b64encode(data).decode("ascii") + ")"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css)
+    js = re.sub(rb"//# sourceMappingURL=\S+\s*$", b"", js)
+    return js, css
+
+
+def offline_leaflet(m):
+    """Point a folium map's scripts and styles at the Leaflet bundled with the project, as data URIs.
+
+    streamlit-folium loads the map's ``default_js``/``default_css`` into its frame; folium's are
+    CDN links (Leaflet, jQuery, Bootstrap, Font Awesome). The coverage maps need only Leaflet, so
+    they are replaced by Leaflet itself, inlined: the map then draws with no internet at all.
+    Returns the same map.
+    """
+    js, css = _leaflet_files()
+    m.default_js = [("leaflet", "data:text/javascript;base64," + base64.b64encode(js).decode("ascii"))]
+    m.default_css = [("leaflet_css", "data:text/css;base64," + base64.b64encode(css.encode()).decode("ascii"))]
+    return m
+
+
+# ============================================================================ downloads
+def download_files(report, *, inputs: Mapping[str, Any], lang: str, service_areas=None,
+                   map_page: str | None = None, suggestions: gpd.GeoDataFrame | None = None) -> dict[str, bytes]:
+    """The files of `circles analyze` (written by `circles.export`), as bytes by name, plus ``map.html``.
+
+    With `suggestions` (added sites), ``gaps.geojson`` also lists them as ``suggested_site``
+    features, as the CLI does when it suggests sites.
+    """
+    from circles.export import gaps_collection, write_analysis
+
+    with tempfile.TemporaryDirectory(prefix="circles-dl-") as tmp:
+        out = Path(tmp) / "out"
+        write_analysis(report, out, inputs={**inputs, "lang": lang}, lang=lang, service_areas=service_areas)
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    if suggestions is not None and len(suggestions):
+        cols = [c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
+                if c in suggestions]
+        files["gaps.geojson"] = (json.dumps(gaps_collection(report, suggestions=suggestions[cols]),
+                                            ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if map_page is not None:
+        files["map.html"] = map_page.encode("utf-8")
+    return files
+
+
+def zip_files(files: Mapping[str, bytes]) -> bytes:
+    """All files in one zip (fixed timestamps, so equal files give an equal zip)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, files[name])
+    return buf.getvalue()

@@ -1,0 +1,534 @@
+"""The Streamlit app: every page and interaction on the sample district, through `streamlit.testing.v1.AppTest`.
+
+The analysis of the sample is cached in the test process (`st.cache_resource` in app.py), so only the
+first test pays for it; tests with other settings run their own analysis.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+_MPLBACKEND = os.environ.get("MPLBACKEND")
+from streamlit.testing.v1 import AppTest  # noqa: E402 - importing streamlit sets MPLBACKEND=Agg for the process
+
+from circles import app_support as sup  # noqa: E402
+from circles.errors import CirclesError  # noqa: E402
+from circles.sample import make_sample  # noqa: E402
+from conftest import ROOT, shared_data  # noqa: E402
+
+# give other tests (the notebook's kernel inherits the environment) their matplotlib backend back
+if _MPLBACKEND is None:
+    os.environ.pop("MPLBACKEND", None)
+else:
+    os.environ["MPLBACKEND"] = _MPLBACKEND
+os.environ["CIRCLES_APP_DISK_CACHE"] = "0"  # before app.py is imported: keep nothing in ~/.streamlit
+
+APP = str(ROOT / "app.py")
+PAGE = "circles/app_pages/{}.py"
+TIMEOUT = 300  # seconds; the first run computes the sample (about 10 s), CI machines are slower
+ZH = {"elderly": "养老服务设施", "meal": "老年助餐服务", "child": "未成年人保护服务"}
+EN = {"elderly": "Elderly-care facility", "meal": "Meal service for older people", "child": "Child protection"}
+
+
+def _app(page: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(PAGE.format(page)).run()
+    _no_failure(at)
+    return at
+
+
+def _no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _component(at: AppTest) -> dict:
+    """The arguments streamlit-folium's component got (script, header, js_links, ...)."""
+    found = [n for n in at.main if getattr(n, "type", None) == "component_instance"]
+    assert len(found) == 1, "expected one map on the page"
+    return json.loads(found[0].proto.json_args)
+
+
+def _button(at: AppTest, label: str):
+    found = [b for b in at.button if b.label == label]
+    assert len(found) == 1, f"expected one button {label!r}, found {[b.label for b in at.button]}"
+    return found[0]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The sample analysis as the app caches it (the same object the pages show)."""
+    import app
+
+    return app.analysis(sup.RunSpec())
+
+
+# ============================================================================ map page
+def test_map_page_shows_figures_and_an_offline_map(sample):
+    at = _app()
+    assert at.title[0].value == "覆盖地图"
+    report = sample.report
+    assert _metrics(at) == {ZH[c.category]: f"{100 * c.coverage:.1f}%" for c in report.categories}
+    elderly = report.category("elderly")
+    caption = " ".join(c.value for c in at.caption)
+    assert f"未覆盖 {elderly.demand_total - elderly.demand_covered:,.0f} 人（60岁及以上）· {elderly.facilities} 处设施" \
+        in caption
+
+    args = _component(at)
+    # offline: Leaflet comes inlined as data URIs, nothing from a CDN (no jQuery, Bootstrap, ...)
+    assert [link[:28] for link in args["js_links"]] == ["data:text/javascript;base64,"]
+    assert [link[:21] for link in args["css_links"]] == ["data:text/css;base64,"]
+    assert "https://" not in json.dumps({k: args[k] for k in ("js_links", "css_links", "header")})
+    assert args["returned_objects"] == []  # panning and zooming never rerun the page
+    script = args["script"]
+    assert "L.map(" in script and "data-circles-map" in script
+    for layer in ("街道/乡镇边界", "养老服务设施：覆盖缺口", "养老服务设施：未覆盖居民点", "养老服务设施：15分钟服务范围",
+                  "设施：社区养老服务站/日间照料中心", "老年助餐服务：覆盖缺口"):
+        assert json.dumps(layer)[1:-1] in script, layer
+    assert "circles-legend" in args["html"] and "84.3%" in args["html"]
+
+
+def test_map_page_focus_and_detail_options():
+    at = _app()
+    at.selectbox(key="cfg_focus").set_value("child").run()
+    at.toggle(key="cfg_per_facility").set_value(False).run()
+    _no_failure(at)
+    script = _component(at)["script"]
+    assert json.dumps("各设施服务范围")[1:-1] not in script  # per-facility areas left out
+    assert json.dumps("未成年人保护服务：覆盖缺口")[1:-1] in script
+
+
+def test_language_switch_changes_every_label(sample):
+    at = _app()
+    at.sidebar.radio(key="cfg_lang").set_value("en").run()
+    _no_failure(at)
+    assert at.title[0].value == "Coverage map"
+    assert set(_metrics(at)) == set(EN.values())
+    assert "Coverage of" not in " ".join(c.value for c in at.caption)
+    assert any("uncovered (aged 60+)" in c.value for c in at.caption)
+    args = _component(at)
+    assert "Elderly-care facility: coverage gaps" in args["script"] and "养老服务设施：覆盖缺口" not in json.dumps(args)
+    assert "Legend" in args["html"]
+    assert at.selectbox(key="cfg_focus").options[-1] == "All categories"
+
+    at.switch_page(PAGE.format("figures")).run()
+    _no_failure(at)
+    assert at.title[0].value == "Coverage figures"
+    frame = at.dataframe[0].value
+    assert list(frame.columns) == ["category", "facilities", "demand group", "people", "covered", "uncovered",
+                                   "coverage (%)", "minutes"]
+    assert list(at.dataframe[1].value.columns)[:2] == ["district", "category"]
+    assert "met" in list(at.dataframe[2].value.columns)
+
+    at.sidebar.radio(key="cfg_lang").set_value("zh").run()
+    _no_failure(at)
+    assert at.title[0].value == "覆盖指标"
+    assert list(at.dataframe[0].value.columns)[:2] == ["类别", "设施数"]
+
+
+# ============================================================================ figures page
+def test_figures_page_tables_and_rule_checks(sample):
+    at = _app("figures")
+    report = sample.report
+    figures = at.dataframe[0].value
+    assert list(figures["类别"]) == list(ZH.values())
+    assert list(figures["设施数"]) == [c.facilities for c in report.categories]
+    assert list(figures["未覆盖人口"]) == [round(c.demand_total - c.demand_covered) for c in report.categories]
+    assert list(figures["覆盖率(%)"]) == [round(100 * c.coverage, 1) for c in report.categories]
+
+    districts, rules = at.dataframe[1].value, at.dataframe[2].value
+    assert sorted(set(districts["街道/乡镇"])) == ["示例一街道", "示例二街道", "示例镇"]
+    assert len(districts) == 9
+    table = report.districts
+    row = table[(table["district"] == "示例一街道") & (table["category"] == "elderly") & table["rule"].isna()].iloc[0]
+    mine = districts[(districts["街道/乡镇"] == "示例一街道") & (districts["类别"] == ZH["elderly"])].iloc[0]
+    assert mine["覆盖率(%)"] == round(100 * row["coverage"], 1)
+    assert set(rules["是否达标"]) <= {"✓ 达标", "✗ 未达标", "– 无数据"} and "✓ 达标" in set(rules["是否达标"])
+    assert at.get("vega_lite_chart"), "the coverage chart is missing"
+
+
+# ============================================================================ settings page
+def test_settings_page_lists_profiles_and_tiers():
+    at = _app("settings")
+    assert at.selectbox(key="cfg_profile").value == "15min"
+    assert {"15min", "gb50180", "rural"} <= set(at.selectbox(key="cfg_profile").options[i].split(":")[0]
+                                               for i in range(3))
+    tiers = at.dataframe[0].value
+    assert "社区养老服务站/日间照料中心" in set(tiers["层级"])
+    at.selectbox(key="cfg_profile").set_value("gb50180").run()
+    _no_failure(at)
+    assert "300 m · 3.6 km/h" in set(at.dataframe[0].value["阈值"])
+
+
+def test_demand_group_and_categories_change_the_figures_not_the_run(sample):
+    at = _app("settings")
+    at.selectbox(key="cfg_group").set_value("population").run()
+    at.multiselect(key="cfg_categories").set_value(["elderly", "meal"]).run()
+    at.switch_page(PAGE.format("map")).run()
+    _no_failure(at)
+    d = sample.report.demand
+    everyone = d.loc[d["inside"], "population"].sum()
+
+    def share(cat: str) -> str:
+        return f"{100 * d.loc[d['inside'] & d[f'covered_{cat}'], 'population'].sum() / everyone:.1f}%"
+
+    assert _metrics(at) == {ZH["elderly"]: share("elderly"), ZH["meal"]: share("meal")}
+    assert all("全部常住人口" in c.value for c in at.caption if "未覆盖" in c.value)
+
+
+@pytest.mark.slow
+def test_settings_threshold_and_speed_rerun_the_analysis(sample):
+    at = _app("settings")
+    at.toggle(key="cfg_minutes_on").set_value(True).run()
+    at.number_input(key="cfg_minutes").set_value(10.0).run()
+    at.selectbox(key="cfg_speed").set_value(2.7).run()  # the frail-elderly preset
+    _no_failure(at)
+    at.switch_page(PAGE.format("map")).run()
+    _no_failure(at)
+    shown = {k: float(v.rstrip("%")) for k, v in _metrics(at).items()}
+    base = {ZH[c.category]: 100 * c.coverage for c in sample.report.categories}
+    assert all(shown[k] < base[k] for k in base), (shown, base)  # 10 minutes at 2.7 km/h reach fewer people
+    assert any("10 分钟内可达" in m.proto.help for m in at.metric)
+
+
+# ============================================================================ scenarios page
+def test_scenarios_suggest_sites_then_save_and_compare(sample):
+    at = _app("scenarios")
+    before = sample.report.category("elderly").coverage
+    at.number_input(key="scen_n").set_value(2)
+    _button(at, "计算建议").click().run()
+    _no_failure(at)
+    assert at.success and "2 处新站点" in at.success[0].value
+    sites = at.dataframe[0].value
+    assert len(sites) == 2 and (sites["新增覆盖人数"] > 0).all()
+    _button(at, "加入当前方案").click().run()
+    _no_failure(at)
+    elderly = at.metric[0]
+    assert float(elderly.value.rstrip("%")) > 100 * before and elderly.proto.delta.startswith("+")
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["来源"]) == {"建议"}
+
+    at.text_input(key="scen_save_name").input("两处新站").run()
+    _button(at, "保存方案").click().run()
+    _no_failure(at)
+    compare = at.dataframe[-1].value
+    assert list(compare["方案"]) == ["现状", "两处新站", "当前方案"]
+    assert compare.loc[1, ZH["elderly"]] > compare.loc[0, ZH["elderly"]]
+    assert compare.loc[1, "新增站点"] == 2
+
+    _button(at, "清空当前方案").click().run()
+    _no_failure(at)
+    assert at.info and at.info[0].value == "当前方案还没有新增站点。"
+    assert list(at.dataframe[-1].value["方案"]) == ["现状", "两处新站"]
+
+
+def test_scenarios_target_share(sample):
+    at = _app("scenarios")
+    at.selectbox(key="scen_s_cat").set_value("meal")
+    at.radio(key="scen_goal").set_value("target")
+    at.slider(key="scen_target").set_value(95)
+    _button(at, "计算建议").click().run()
+    _no_failure(at)
+    text = at.success[0].value
+    assert "老年助餐服务覆盖率 86.5%" in text and float(text.split("→ ")[1].split("%")[0]) >= 95.0
+
+
+def test_scenarios_add_a_site_on_the_map(sample):
+    at = _app("scenarios")
+    at.segmented_control(key="cfg_scen_how").set_value("click").run()
+    _no_failure(at)
+    assert _component(at)["returned_objects"] == ["last_clicked"]  # only a click comes back from the map
+    gap = sample.report.demand
+    gap = gap[gap["inside"] & ~gap["covered_elderly"]].sort_values("pop_60plus", ascending=False).iloc[0]
+    at.selectbox(key="scen_cat").set_value("elderly").run()
+    at.number_input(key="scen_lon").set_value(round(float(gap["lon"]), 6))
+    at.number_input(key="scen_lat").set_value(round(float(gap["lat"]), 6))
+    at.text_input(key="scen_name").input("新建站点甲")
+    _button(at, "添加站点").click().run()
+    _no_failure(at)
+    table = at.dataframe[0].value
+    assert list(table["名称"]) == ["新建站点甲"] and list(table["来源"]) == ["手动添加"]
+    after = float(at.metric[0].value.rstrip("%"))
+    assert after > 100 * sample.report.category("elderly").coverage
+    args = _component(at)
+    assert json.dumps("建议新增站点")[1:-1] in args["script"]  # the added site is on the map
+
+
+def test_scenarios_bad_site_is_one_line(sample):
+    at = _app("scenarios")
+    at.segmented_control(key="cfg_scen_how").set_value("click").run()
+    at.number_input(key="scen_lon").set_value(120.0)  # far from the district: off the network
+    at.number_input(key="scen_lat").set_value(20.0)
+    _button(at, "添加站点").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "from the nearest walkable way" in at.error[0].value
+    assert "\n" not in at.error[0].value
+    assert at.info[0].value == "当前方案还没有新增站点。"  # the site was not added
+
+
+# ============================================================================ downloads page
+def test_downloads_page_offers_the_analyze_files(sample, tmp_path):
+    at = _app("downloads")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["覆盖缺口 gaps.geojson", "汇总表 summary.xlsx", "离线地图 map.html"]
+
+    import app
+
+    files = app.downloads(sup.RunSpec(), (), "zh")
+    written = {p.name: p.read_bytes() for p in sample.write(tmp_path / "out")}
+    for name in ("gaps.geojson", "summary.xlsx", "summary.csv", "access.csv", "isochrones.geojson", "districts.csv"):
+        assert files[name] == written[name], f"{name} differs from what `circles analyze` writes"
+    gaps = json.loads(files["gaps.geojson"])
+    assert gaps["type"] == "FeatureCollection"
+    assert {f["properties"]["kind"] for f in gaps["features"]} == {"gap_area", "uncovered_unit"}
+    book = openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))
+    assert book.sheetnames[0] == "汇总" and book["汇总"]["A1"].value == "类别"
+    page = files["map.html"].decode("utf-8")
+    assert "cdn.jsdelivr" not in page and "<script src=" not in page and "data-circles-map" in page
+
+    english = app.downloads(sup.RunSpec(), (), "en")
+    book = openpyxl.load_workbook(io.BytesIO(english["summary.xlsx"]))
+    assert book.sheetnames[0] == "summary" and book["summary"]["A1"].value == "category"
+    assert "Legend" in english["map.html"].decode("utf-8")
+
+
+def test_downloads_of_a_scenario_list_its_sites():
+    import app
+
+    site = ("elderly", "station", 114.2887, 30.6148, "新站", "clicked")
+    files = app.downloads(sup.RunSpec(), (site,), "zh")
+    gaps = json.loads(files["gaps.geojson"])
+    added = [f for f in gaps["features"] if f["properties"]["kind"] == "suggested_site"]
+    assert len(added) == 1 and added[0]["geometry"]["coordinates"] == [114.2887, 30.6148]
+    assert "建议新增站点" in files["map.html"].decode("utf-8")
+
+    at = _app(scen_drafts={sup.RunSpec(): sup.sites_frame([dict(zip(sup.SITE_COLUMNS, site))])})
+    at.switch_page(PAGE.format("downloads")).run()
+    _no_failure(at)
+    assert at.selectbox(key="dl_scenario").options == ["现状（现有设施）", "当前方案"]
+
+
+# ============================================================================ data page
+def _ledger_csv() -> bytes:
+    return make_sample().facilities.to_csv(index=False).encode("utf-8-sig")
+
+
+def test_data_page_defaults_to_the_sample():
+    at = _app("data")
+    assert at.radio(key="cfg_source").value == "sample"
+    assert at.info[0].value.startswith("示例区是合成数据")
+    assert "共享数据中的 OSM 文件" in at.radio(key="cfg_source").options
+
+
+@pytest.mark.slow
+def test_data_page_ledger_upload_is_checked_and_used():
+    at = _app("data")
+    at.file_uploader(key="w_up_facilities_0").set_value(("台账.csv", _ledger_csv(), "text/csv")).run()
+    _no_failure(at)
+    stored = Path(at.session_state["up_facilities"])
+    assert stored.exists() and stored.name == "台账.csv"
+    assert stored.parent.parent == Path(at.session_state["workdir"])
+    check = at.code[0].value
+    assert check.startswith("设施台账 台账.csv（坐标系") and "导入 52 个设施" in check
+
+    at.switch_page(PAGE.format("map")).run()
+    _no_failure(at)
+    assert len(at.metric) == 3  # the uploaded ledger (the sample's facilities) was analysed
+
+    at.switch_page(PAGE.format("data")).run()
+    _button(at, "移除").click().run()
+    _no_failure(at)
+    assert "up_facilities" not in at.session_state
+
+
+def test_bad_ledger_is_one_line_on_every_page():
+    at = _app("data")
+    at.file_uploader(key="w_up_facilities_0").set_value(("bad.csv", "名称,备注\n甲,乙\n".encode(), "text/csv")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and len(at.error[0].value.splitlines()) == 1 and "bad.csv" in at.error[0].value
+    at.switch_page(PAGE.format("map")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "bad.csv" in at.error[0].value and "Traceback" not in at.error[0].value
+
+
+def test_place_name_offline_gives_a_clear_message():
+    at = _app("data")
+    at.radio(key="cfg_source").set_value("place").run()
+    at.text_input(key="cfg_place").input("Haidian District, Beijing").run()
+    _no_failure(at)
+    at.switch_page(PAGE.format("map")).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "Haidian District, Beijing" in message and "without internet" in message and "\n" not in message
+
+
+def test_upload_source_without_a_file_asks_for_one():
+    at = _app("data")
+    at.radio(key="cfg_source").set_value("upload").run()
+    at.switch_page(PAGE.format("map")).run()
+    assert not at.exception
+    assert at.error[0].value == "请先选择或上传路网文件。"
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_shared_extract_with_zone_population():
+    osm = shared_data("osm/helsinki_centre.osm.pbf")
+    grid = shared_data("population/helsinki_grid_250m.gpkg")
+    at = _app("data")
+    at.radio(key="cfg_source").set_value("extract").run()
+    names = at.selectbox(key="cfg_extract").options
+    assert "osm/helsinki_centre.osm.pbf" in names and "osm/porto.osm.pbf" in names
+    at.selectbox(key="cfg_extract").set_value(str(osm)).run()
+    at.radio(key="cfg_pop_kind").set_value("zones").run()
+    at.selectbox(key="cfg_zones_file").set_value(str(grid)).run()
+    _no_failure(at)
+    assert at.selectbox(key="cfg_zones_col").value == "population"
+    at.switch_page(PAGE.format("map")).run()
+    _no_failure(at)
+    assert len(at.metric) == 3
+    assert any("helsinki_centre.osm.pbf" in c.value for c in at.caption)
+
+
+@pytest.mark.shared_data
+def test_shared_extract_without_facilities_says_what_to_give():
+    osm = shared_data("osm/beijing_haidian_wudaokou.osm")
+    streets = shared_data("population/beijing_streets/beijing_streets_worldpop.gpkg")
+    at = _app("data")
+    at.radio(key="cfg_source").set_value("extract").run()
+    at.selectbox(key="cfg_extract").set_value(str(osm)).run()
+    at.radio(key="cfg_pop_kind").set_value("zones").run()
+    at.selectbox(key="cfg_zones_file").set_value(str(streets)).run()
+    at.switch_page(PAGE.format("map")).run()
+    assert not at.exception and len(at.error) == 1
+    assert "no facilities given and none tagged" in at.error[0].value
+
+
+# ============================================================================ app_support
+def test_store_upload_limits_and_names(tmp_path):
+    path = sup.store_upload(b"<osm></osm>", "../../etc/区 图.osm.pbf", kind="network", workdir=tmp_path)
+    assert path.parent.parent == tmp_path and path.name == "区_图.osm.pbf" and path.read_bytes() == b"<osm></osm>"
+    assert sup.store_upload(b"<osm></osm>", "other.osm.pbf", kind="network", workdir=tmp_path).parent == path.parent
+    with pytest.raises(CirclesError, match="upload limit"):
+        sup.store_upload(b"x" * 2_000_001, "big.osm", kind="network", workdir=tmp_path, max_mb=2)
+    with pytest.raises(CirclesError, match="not accepted here"):
+        sup.store_upload(b"\x80\x04K.", "model.pkl", kind="facilities", workdir=tmp_path)
+    with pytest.raises(CirclesError, match="empty"):
+        sup.store_upload(b"", "a.csv", kind="facilities", workdir=tmp_path)
+
+
+def test_coverage_figures_for_another_demand_group(sample):
+    report = sample.report
+    own = sup.coverage_figures(report, lang="en")
+    assert list(own.index) == ["elderly", "meal", "child"]
+    assert own.loc["elderly", "people"] == round(report.category("elderly").demand_total)
+    everyone = sup.coverage_figures(report, lang="en", demand_group="population")
+    d = report.demand[report.demand["inside"]]
+    assert everyone.loc["child", "people"] == round(d["population"].sum())
+    assert everyone.loc["child", "covered"] == round(d.loc[d["covered_child"], "population"].sum())
+    with pytest.raises(CirclesError, match="demand group"):
+        sup.coverage_figures(report, lang="en", demand_group="pop_80plus")
+
+
+def test_scenario_report_adds_sites_exactly(sample):
+    import app
+
+    ctx = app.context(sup.RunSpec())
+    nothing = sup.scenario_report(sample, ctx, sup.empty_sites())
+    assert nothing is sample.report
+    # a site on top of an existing meal point: one more facility, the same people covered
+    meal = sample.report.facilities[sample.report.facilities["category"] == "meal"].iloc[0]
+    same = sup.scenario_report(sample, ctx, sup.sites_frame([{"category": "meal", "lon": meal["lon"],
+                                                              "lat": meal["lat"]}]))
+    assert [c.demand_covered for c in same.categories] == [c.demand_covered for c in sample.report.categories]
+    assert same.category("meal").facilities == sample.report.category("meal").facilities + 1
+    with pytest.raises(CirclesError, match="from the nearest walkable way"):
+        sup.scenario_report(sample, ctx, sup.sites_frame([{"category": "meal", "lon": 0.0, "lat": 0.0}]))
+    with pytest.raises(CirclesError, match="not a WGS84"):
+        sup.sites_frame([{"category": "meal", "lon": 300.0, "lat": 0.0}])
+    with pytest.raises(CirclesError, match="no category"):
+        sup.scenario_report(sample, ctx, sup.sites_frame([{"category": "parks", "lon": 114.3, "lat": 30.6}]))
+
+
+def test_map_detail_scales_with_the_network(sample):
+    assert sup.map_detail(sample) == {"simplify_m": 5.0, "max_features": 20000, "per_facility": True}
+    porto = type(sample)(report=sample.report, service_areas=sample.service_areas,
+                         inputs={**sample.inputs, "networks": {"walk": {"nodes": 63035, "length_km": 9658.9}}},
+                         lang="zh")
+    assert sup.map_detail(porto) == {"simplify_m": 30.0, "max_features": 2000, "per_facility": False}
+    areas = sup.display_areas(sample.service_areas, per_facility=False)
+    assert set(areas["kind"]) == {"union", "ring"} and np.all(areas.index.isin(sample.service_areas.index))
+
+
+def test_results_can_be_cached_by_copy(sample):
+    sup.register_pickling()
+    copy = pickle.loads(pickle.dumps(sample))
+    assert copy.report.categories == sample.report.categories
+    assert copy.report.profile.match_category("日间照料中心") == ("elderly", "station")
+    assert dict(copy.report.profile.age_shares) == dict(sample.report.profile.age_shares)
+    assert sup.code_fingerprint(ROOT) == sup.code_fingerprint(ROOT) and len(sup.code_fingerprint(ROOT)) == 16
+
+
+MY_CITY = """base = "15min"
+id = "my_city"
+label_zh = "本市配置"
+label_en = "My city"
+
+[categories.elderly.tiers.station]
+minutes = 10
+source = "本市养老服务设施布局规划（2024）"
+"""
+
+
+def test_settings_profile_upload_is_selected_and_bad_toml_is_one_line():
+    at = _app("settings")
+    uploader = [u for u in at.file_uploader if u.key.startswith("w_up_profile")][0]
+    uploader.set_value(("my_city.toml", MY_CITY.encode(), "application/toml")).run()
+    _no_failure(at)
+    assert at.selectbox(key="cfg_profile").value.endswith("my_city.toml")
+    assert "10 min · 3.6 km/h" in set(at.dataframe[0].value["阈值"])
+
+    at = _app("settings")
+    uploader = [u for u in at.file_uploader if u.key.startswith("w_up_profile")][0]
+    uploader.set_value(("broken.toml", b"id = [unclosed", "application/toml")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "broken.toml" in at.error[0].value and "\n" not in at.error[0].value
+
+
+@pytest.mark.slow
+def test_data_page_districts_and_boundary_uploads(tmp_path):
+    district = make_sample()
+    streets = district.districts.rename(columns={"street": "街道名称"})
+    streets_file = tmp_path / "streets.geojson"
+    streets.to_file(streets_file, driver="GeoJSON")
+    at = _app("data")
+    at.selectbox(key="cfg_districts_file").set_value("upload").run()
+    [u for u in at.file_uploader if u.key.startswith("w_up_districts")][0].set_value(
+        ("streets.geojson", streets_file.read_bytes(), "application/geo+json")).run()
+    _no_failure(at)
+    assert at.selectbox(key="cfg_districts_col").options[0] in streets.columns
+    at.selectbox(key="cfg_districts_col").set_value("街道名称").run()
+    at.selectbox(key="cfg_boundary_file").set_value("upload").run()
+    [u for u in at.file_uploader if u.key.startswith("w_up_boundary")][0].set_value(
+        ("streets.geojson", streets_file.read_bytes(), "application/geo+json")).run()
+    _no_failure(at)
+    at.switch_page(PAGE.format("figures")).run()
+    _no_failure(at)
+    assert sorted(set(at.dataframe[1].value["街道/乡镇"])) == ["示例一街道", "示例二街道", "示例镇"]
