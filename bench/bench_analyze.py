@@ -206,6 +206,7 @@ def _instrument(t: _Timers) -> None:
     t.wrap(cc, "_snap_frame", "4.1 snap points to edges")
     t.wrap(cc, "nearest_source", "4.2 nearest_source (multi-source Dijkstra)")
     t.wrap(cc, "district_figures", "4.3 district figures")
+    t.wrap(cc, "coverage_sets", "4.4 coverage_sets (2SFCA)")
     # inside the service areas
     t.wrap(ci, "service_areas", "5.1 service_areas (per category)")
     t.wrap(ci, "_catchments", "5.2 catchments (one area per facility)", ctx="catchments")
@@ -843,8 +844,13 @@ def _generate_inputs(pbf: Path, tmp: Path) -> dict[str, Any]:
                   "name": [f"unit {i + 1}" for i in range(N_DEMAND)], "lon": lon, "lat": lat,
                   "population": population, "pop_60plus": np.maximum(p60, 0), "pop_0_17": np.maximum(p17, 0)}
                  ).to_csv(pop, index=False)
-    return {"ledger": str(ledger), "pop": str(pop), "nodes": net.n_nodes, "edges": net.n_edges,
-            "population_total": int(population.sum())}
+    # the same ledger with a capacity column (beds/seats): `assess` then also computes 2SFCA access
+    led = pd.read_csv(ledger)
+    led["capacity"] = np.random.default_rng(SEED + 1).integers(10, 81, len(led))
+    ledger_cap = tmp / "ledger_capacity.csv"
+    led.to_csv(ledger_cap, index=False)
+    return {"ledger": str(ledger), "ledger_capacity": str(ledger_cap), "pop": str(pop), "nodes": net.n_nodes,
+            "edges": net.n_edges, "population_total": int(population.sum())}
 
 
 def _check_profile() -> None:
@@ -857,6 +863,18 @@ def _check_profile() -> None:
         t = next(t for t in c.tiers if t.id == tier)
         if abs(t.speed_kmh - kmh) > 1e-9 or float(t.minutes) != MINUTES or c.demand_column != DEMAND_COLUMN[cat]:
             raise SystemExit(f"profile 15min changed for {cat}/{tier}: update CATEGORIES in {__file__}")
+
+
+def _git_state() -> str:
+    """The commit measured, and whether the project code differed from it (others work in this checkout)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "circles", "network"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+    return head + (" with uncommitted changes in circles/ or network/" if dirty else "")
 
 
 def _machine() -> dict[str, Any]:
@@ -875,6 +893,7 @@ def _machine() -> dict[str, Any]:
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         # a child's ru_maxrss starts at its parent's peak (Linux keeps it across exec): the floor of the RSS figures
         "parent_peak_rss_mb": round(_rss_mb(), 1),
+        "git": _git_state(),
         "versions": {p: ver(p) for p in ("osmium", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas",
                                          "pandas")},
     }
@@ -903,15 +922,22 @@ def _summ(runs: list[dict[str, Any]], key: str = "wall_s", cpu: str = "cpu_s") -
             "runs": len(runs), "loads": [round(r["load1_before"], 2) for r in runs]}
 
 
+REST = "5.7 rest of service_areas (ring differences, frames, to_crs)"
+
+
+def _with_rest(st: dict[str, float]) -> dict[str, float]:
+    """Add what service_areas does besides its timed parts (ring differences, frames, reprojection)."""
+    sa = st.get("5.1 service_areas (per category)")
+    if sa is None:
+        return st
+    parts = sum(v for k, v in st.items() if k.endswith("[union + rings]") or k.startswith(("5.2 ", "5.3 ")))
+    return {**st, REST: sa - parts}
+
+
 def _stage_medians(runs: list[dict[str, Any]], key: str = "stages_s") -> dict[str, float]:
-    names = sorted({k for r in runs for k in r[key]}, key=_stage_key)
-    med = {k: statistics.median(r[key].get(k, 0.0) for r in runs) for k in names}
-    # what service_areas does besides the timed parts: ring differences, frames, reprojection
-    sa = med.get("5.1 service_areas (per category)")
-    if sa is not None:
-        parts = sum(v for k, v in med.items() if k.endswith("[union + rings]") or k.startswith(("5.2 ", "5.3 ")))
-        med["5.7 rest of service_areas (ring differences, frames, to_crs)"] = sa - parts
-    return med
+    per_run = [_with_rest({k: v for k, v in r[key].items() if k != REST}) for r in runs]
+    names = sorted({k for r in per_run for k in r}, key=_stage_key)
+    return {k: statistics.median(r.get(k, 0.0) for r in per_run) for k in names}
 
 
 def _stage_key(name: str):
@@ -1019,6 +1045,20 @@ def _porto_md(res: dict[str, Any]) -> str:
           f"{sr['ledger_suggested_coords'] or 'none'} (median snap m by system: "
           + ", ".join(f"{k} {v:.1f}" for k, v in sr["ledger_median_snap_m"].items()) + "); off-network demand units "
           f"{sr['off_network_demand']}, facilities {sr['off_network_facilities']}.", ""]
+    capr = p.get("stages_capacity")
+    if capr:
+        def sc(k):
+            return f"{capr['stages_s'].get(k, 0.0):.2f} s wall / {capr['stages_cpu_s'].get(k, 0.0):.2f} s CPU"
+        L += ["### The same ledger with a capacity column (one run)", "",
+              "With a `capacity` column `assess` also computes capacity-aware access (2SFCA): one truncated search "
+              "per facility (`circles.access.coverage_sets`). The Porto ledger above has no capacities; a real ledger "
+              "(the template has 容量) has.", "",
+              f"- run_analysis + write: {capr['wall_s']:.2f} s wall / {capr['cpu_s']:.2f} s CPU (load "
+              f"{capr['load1_before']:.2f}); without capacities (median above) {total:.2f} s / "
+              f"{p['summary']['stages']['median_cpu_s']:.2f} s.",
+              f"- 4 assess: {sc('4 assess')} (without capacities: {st.get('4 assess', 0.0):.2f} s wall / "
+              f"{p['stages_cpu_median'].get('4 assess', 0.0):.2f} s CPU); `coverage_sets`: {sc('4.4 coverage_sets (2SFCA)')}.",
+              ""]
 
     prof = p.get("profile")
     if prof:
@@ -1087,6 +1127,7 @@ def _porto_md(res: dict[str, Any]) -> str:
           f"before the runs {_fmt_load(loads)}, at the end {m['loadavg_at_end']} (other engineers share the machine). "
           f"Benchmark parent process peak RSS {m.get('parent_peak_rss_mb', 0):.0f} MB (the floor of every child's "
           "`ru_maxrss`). "
+          f"Code: commit {m.get('git', '?')} at the end of the run. "
           "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".", ""]
     return "\n".join(L)
 
@@ -1180,7 +1221,8 @@ def _growth_md(res: dict[str, Any]) -> str:
     loads = [v for x in sizes for v in x["loads"]]
     L += [f"Machine: nproc {m['nproc']}, Python {m['python']}, {m['platform']}, {g.get('date', m['date'])}; "
           f"1-min load average before the runs {_fmt_load(loads)} (other engineers share the 2 cores). Benchmark "
-          f"parent peak RSS {m.get('parent_peak_rss_mb', 0):.0f} MB (the floor of every child's `ru_maxrss`).", ""]
+          f"parent peak RSS {m.get('parent_peak_rss_mb', 0):.0f} MB (the floor of every child's `ru_maxrss`). "
+          f"Code: commit {m.get('git', '?')}.", ""]
     return "\n".join(L)
 
 
@@ -1214,6 +1256,12 @@ def _run_porto(a, tmp: Path, say) -> dict[str, Any]:
         say(f"run {i + 1}: (a) in process {r['wall_s']:.2f} s")
         for d in (tmp / f"out_cold_{i}", tmp / f"out_warm_{i}", tmp / f"out_stages_{i}"):
             shutil.rmtree(d, ignore_errors=True)
+    if not a.skip_capacity:
+        r = _spawn("stages", {**args, "ledger": inp["ledger_capacity"], "out": str(tmp / "out_capacity")}, tmp,
+                   {"CIRCLES_CACHE_DIR": str(tmp / "cache_capacity")}, a.wait_load)
+        p["stages_capacity"] = r
+        say(f"(a) in process with a capacity column: {r['wall_s']:.2f} s")
+        shutil.rmtree(tmp / "out_capacity", ignore_errors=True)
     if not a.skip_profile:
         p["profile"] = _spawn("profile", {**args, "out": str(tmp / "out_profile")}, tmp,
                               {"CIRCLES_CACHE_DIR": str(tmp / "cache_profile")})
@@ -1304,6 +1352,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-porto", action="store_true", help="only the growth table")
     ap.add_argument("--skip-osmnx", action="store_true", help="leave out (c)")
     ap.add_argument("--skip-profile", action="store_true", help="leave out the cProfile run")
+    ap.add_argument("--skip-capacity", action="store_true",
+                    help="leave out the in-process run with a capacity column in the ledger (2SFCA)")
     ap.add_argument("--skip-growth", action="store_true", help="leave out the growth table")
     ap.add_argument("--osmnx-budget-s", type=float, default=900.0,
                     help="stop (c)'s facility loop after this many seconds and extrapolate (0 = no limit)")
