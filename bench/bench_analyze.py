@@ -100,8 +100,8 @@ class _Timers:
     """Inclusive wall and CPU time and call count per name; functions wrapped in place for one run.
 
     A wrapper made with ``ctx=`` names the context of the calls made while it runs, and one made
-    with ``by_ctx=True`` files its time under its name plus that context (e.g. `_area` called from
-    the catchments, or directly for the union and rings). Top-level stages (no dot in their number)
+    with ``by_ctx=True`` files its time under its name plus that context (e.g. `_draw` called for
+    the per-facility areas, or directly for a category's union, rings and catchments). Top-level stages (no dot in their number)
     are written to `progress` as they finish, so a run stopped by a time limit still tells where it was.
     """
 
@@ -140,7 +140,7 @@ class _Timers:
         def wrapper(*args, **kw):
             full = label if key_arg is None else f"{label}[{args[key_arg]}]"
             if by_ctx:
-                full = f"{full} [{self.ctx[-1] if self.ctx else 'union + rings'}]"
+                full = f"{full} [{self.ctx[-1] if self.ctx else 'union, rings, catchments'}]"
             if self._top(full):
                 self._dump(full)
             if ctx:
@@ -209,16 +209,17 @@ def _instrument(t: _Timers) -> None:
     t.wrap(cc, "coverage_sets", "4.4 coverage_sets (2SFCA)")
     # inside the service areas
     t.wrap(ci, "service_areas", "5.1 service_areas (per category)")
-    t.wrap(ci, "_catchments", "5.2 catchments (one area per facility)", ctx="catchments")
+    t.wrap(ci, "sample_minutes", "5.2 sample_minutes (times at street samples)", by_ctx=True)
     t.wrap(ci, "_facility_areas", "5.3 per-facility areas (capped)", ctx="per-facility areas")
-    t.wrap(ci, "_area", "5.4 _area: buffer + union_all", by_ctx=True)
-    t.wrap(ci, "piece_lines", "5.5 piece_lines (edge substrings)", by_ctx=True)
-    t.wrap(ci, "reached_pieces", "5.6 reached_pieces", by_ctx=True)
+    t.wrap(ci, "_draw", "5.4 _draw: grid, disc filter, outlines", by_ctx=True)
+    t.wrap(ci, "disc_min", "5.5 disc_min (band filter)", by_ctx=True)
+    t.wrap(ci, "polygons", "5.6 polygons (GDAL polygonize + simplify)", by_ctx=True)
     # inside the writers: building the objects, then serialising + writing each file
     t.wrap(ce, "summary_dict", "6.4 build summary.json")
     t.wrap(ce, "access_table", "6.5 build access.csv")
-    t.wrap(ce, "gaps_collection", "6.6 build gaps.geojson (gap areas + features)")
-    t.wrap(ce, "areas_collection", "6.7 build isochrones.geojson (features + _clean)")
+    t.wrap(ce, "gaps_geojson", "6.6 build gaps.geojson (gap areas + features)")
+    t.wrap(ce, "areas_geojson", "6.7 build isochrones.geojson (features)")
+    t.wrap(cc, "_gap_areas", "6.6.1 gap areas (grid; once per category, reused by the map)")
     t.wrap(ce, "summary_table", "6.8 build summary table")
     t.wrap(ce.OutputDir, "write", "6.9 serialise + write", key_arg=1)
 
@@ -922,15 +923,17 @@ def _summ(runs: list[dict[str, Any]], key: str = "wall_s", cpu: str = "cpu_s") -
             "runs": len(runs), "loads": [round(r["load1_before"], 2) for r in runs]}
 
 
-REST = "5.7 rest of service_areas (ring differences, frames, to_crs)"
+REST = "5.7 rest of service_areas (node owners, frames, to_crs)"
 
 
 def _with_rest(st: dict[str, float]) -> dict[str, float]:
-    """Add what service_areas does besides its timed parts (ring differences, frames, reprojection)."""
+    """Add what service_areas does besides its timed parts (node owners, frames, reprojection)."""
     sa = st.get("5.1 service_areas (per category)")
     if sa is None:
         return st
-    parts = sum(v for k, v in st.items() if k.endswith("[union + rings]") or k.startswith(("5.2 ", "5.3 ")))
+    parts = sum(v for k, v in st.items()
+                if (k.startswith(("5.2 ", "5.4 ")) and k.endswith("[union, rings, catchments]"))
+                or k.startswith("5.3 "))
     return {**st, REST: sa - parts}
 
 
@@ -1024,8 +1027,9 @@ def _porto_md(res: dict[str, Any]) -> str:
     st = p["stages_median"]
     L += ["## Where (a)'s time goes (in process, cold cache, median of the runs)", "",
           "Stage wall times from `time.perf_counter` wrappers put around the functions `run_analysis` and "
-          "`AnalysisResult.write` call (inclusive: indented rows are parts of the row above them; `_area`, "
-          "`piece_lines` and `reached_pieces` are split by caller: the union and rings, or the catchments).", "",
+          "`AnalysisResult.write` call (inclusive: indented rows are parts of the row above them; "
+          "`sample_minutes`, `_draw`, `disc_min` and `polygons` are split by caller: one grid per category for "
+          "the union, rings and catchments, or the per-facility areas).", "",
           "| stage | median wall s | median CPU s | share of the wall total | calls |", "|---|---:|---:|---:|---:|"]
     total = p["summary"]["stages"]["median_s"]
     calls = p["stage_runs"][0]["calls"]
@@ -1039,7 +1043,7 @@ def _porto_md(res: dict[str, Any]) -> str:
           f"(RSS after imports {sr['rss_after_imports_mb']:.0f} MB). Warm network load (cache hit): "
           f"{statistics.median(x['warm_network_load_s'] for x in p['stage_runs']):.2f} s.",
           f"Service-area rows drawn: {sr['service_area_rows']} (500 facilities per category exceed "
-          "`MAX_FACILITY_AREAS` = 400, so no per-facility areas; one catchment per facility).",
+          "`MAX_FACILITY_AREAS` = 100, so no per-facility areas; one catchment per facility).",
           "Output sizes (MB): " + ", ".join(f"{k} {v:g}" for k, v in sr["outputs_mb"].items()) + ".",
           f"Ledger check on Porto: problems {sr['ledger_problem_kinds'] or 'none'}; coordinate-system hint: "
           f"{sr['ledger_suggested_coords'] or 'none'} (median snap m by system: "
@@ -1216,7 +1220,7 @@ def _growth_md(res: dict[str, Any]) -> str:
                 cells.append(expo(fa, fb, x["nodes"], y["nodes"]))
             L.append(f"| {k} | " + " | ".join(cells) + " |")
         L += ["", "“–”: the stage is absent or under 5 ms at one of the two sizes. Per-facility areas are drawn only "
-              "where a category has ≤ `MAX_FACILITY_AREAS` (400) facilities: at the sizes where a category exceeds it "
+              "where a category has ≤ `MAX_FACILITY_AREAS` (100) facilities: at the sizes where a category exceeds it "
               "that stage drops out, so compare the totals with it in mind.", ""]
     loads = [v for x in sizes for v in x["loads"]]
     L += [f"Machine: nproc {m['nproc']}, Python {m['python']}, {m['platform']}, {g.get('date', m['date'])}; "

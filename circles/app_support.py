@@ -533,7 +533,7 @@ def download_files(report, *, inputs: Mapping[str, Any], lang: str, service_area
     With `suggestions` (added sites), ``gaps.geojson`` also lists them as ``suggested_site``
     features, as the CLI does when it suggests sites.
     """
-    from circles.export import gaps_collection, write_analysis
+    from circles.export import gaps_geojson, write_analysis
 
     with tempfile.TemporaryDirectory(prefix="circles-dl-") as tmp:
         out = Path(tmp) / "out"
@@ -542,8 +542,7 @@ def download_files(report, *, inputs: Mapping[str, Any], lang: str, service_area
     if suggestions is not None and len(suggestions):
         cols = [c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
                 if c in suggestions]
-        files["gaps.geojson"] = (json.dumps(gaps_collection(report, suggestions=suggestions[cols]),
-                                            ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        files["gaps.geojson"] = gaps_geojson(report, suggestions=suggestions[cols]).encode("utf-8")
     if map_page is not None:
         files["map.html"] = map_page.encode("utf-8")
     return files

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HORIZON_MIN = 60.0
 GAP_BUFFER_M = 150.0  # uncovered units closer than twice this merge into one gap area
+GAP_CELLS_PER_BUFFER = 10  # gap areas are drawn on cells of GAP_BUFFER_M / 10 (15 m)
+GAP_MAX_CELLS = 4_000_000  # a wider spread of gaps is drawn with coarser cells
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class CoverageReport:
     plain_speed_kmh: float | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)
     capacity: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # gap areas, drawn once
 
     def category(self, category_id: str) -> CategoryResult:
         for c in self.categories:
@@ -352,33 +355,53 @@ def uncovered_units(report: CoverageReport, category_id: str) -> gpd.GeoDataFram
 def gap_areas(report: CoverageReport, category_id: str, *, buffer_m: float = GAP_BUFFER_M) -> gpd.GeoDataFrame:
     """Uncovered demand grouped into polygons (units within 2 × `buffer_m` merge), ranked by people.
 
-    Each polygon is the union of `buffer_m` discs around its uncovered units: an area to look at,
-    not a boundary. Columns: ``rank``, ``units``, ``population`` figures of the category's
-    demand group and the total, ``max_minutes`` (NaN when some unit is beyond the horizon).
+    Each polygon is the band of `buffer_m` around its uncovered units (drawn on a grid of
+    `buffer_m` / 10 cells, see `circles.grid`): an area to look at, not a boundary. Columns:
+    ``rank``, ``units``, ``population`` figures of the category's demand group and the total,
+    ``max_minutes`` (NaN when some unit is beyond the horizon).
     """
+    key = ("gap_areas", category_id, float(buffer_m))
+    if key not in report._memo:
+        report._memo[key] = _gap_areas(report, category_id, buffer_m)
+    return report._memo[key].copy()
+
+
+def _gap_areas(report: CoverageReport, category_id: str, buffer_m: float) -> gpd.GeoDataFrame:
+    from scipy import ndimage
+
+    from circles.grid import Grid, band_radius_cells, disc_min, polygons
+
     res = report.category(category_id)
     units = uncovered_units(report, category_id)
     cols = ["rank", "category", "units", "demand_column", "demand_uncovered", "population", "max_minutes", "geometry"]
     if units.empty:
         return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
-    metric = units.estimate_utm_crs()
-    pts = units.to_crs(metric)
-    blobs = shapely.get_parts(shapely.union_all(shapely.buffer(pts.geometry.values, buffer_m, quad_segs=4)))
-    tree = shapely.STRtree(blobs)
-    which = tree.query(pts.geometry.values, predicate="intersects")
-    owner = np.full(len(pts), -1)
-    owner[which[0]] = which[1]
-    rows = []
+    lon = float(np.median(units.geometry.x))
+    lat = float(np.median(units.geometry.y))
+    metric = f"EPSG:{(32600 if lat >= 0 else 32700) + int((lon + 180) // 6) % 60 + 1}"  # the units' UTM zone
+    pts = units.to_crs(metric).geometry.values
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    grid = Grid.around(x, y, buffer_m / GAP_CELLS_PER_BUFFER, buffer_m, max_cells=GAP_MAX_CELLS)
+    seeds = grid.paint_min(x, y, np.zeros(len(x), np.uint8), 1)
+    labels, _ = ndimage.label(disc_min(seeds, band_radius_cells(buffer_m, grid.cell), 1) == 0)  # 4-connected, as the outlines
+    owner = labels.ravel()[grid.flat_index(x, y)]
+    vals, geoms = polygons(labels, grid)
+    demand = units[res.demand_column].to_numpy(float)
+    people = units["population"].to_numpy(float) if "population" in units else None
     mins = units[f"minutes_{category_id}"].to_numpy(float)
-    for k, poly in enumerate(blobs):
-        m = owner == k
-        rows.append({"category": category_id, "units": int(m.sum()), "demand_column": res.demand_column,
-                     "demand_uncovered": float(units[res.demand_column].to_numpy(float)[m].sum()),
-                     "population": float(units["population"].to_numpy(float)[m].sum()) if "population" in units else np.nan,
+    order = np.argsort(owner, kind="stable")
+    starts = np.searchsorted(owner[order], vals)
+    ends = np.searchsorted(owner[order], vals, side="right")
+    rows = []
+    for v, g, a, b in zip(vals, geoms, starts, ends):
+        m = order[a:b]
+        rows.append({"category": category_id, "units": len(m), "demand_column": res.demand_column,
+                     "demand_uncovered": float(demand[m].sum()),
+                     "population": float(people[m].sum()) if people is not None else np.nan,
                      "max_minutes": float(np.max(mins[m])) if np.isfinite(mins[m]).all() else np.nan,
-                     "geometry": poly})
+                     "geometry": g})
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=metric).to_crs("EPSG:4326")
-    g = g.sort_values(["demand_uncovered", "units"], ascending=False).reset_index(drop=True)
+    g = g.sort_values(["demand_uncovered", "units"], ascending=False, kind="stable").reset_index(drop=True)
     g.insert(0, "rank", np.arange(1, len(g) + 1))
     return g[cols]
 

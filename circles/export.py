@@ -7,7 +7,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,20 @@ def _clean(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_clean(x) for x in v]
     return v
+
+
+def _clean_props(p: Mapping[str, Any]) -> dict[str, Any]:
+    """`_clean` of a flat properties dict, with the common scalar types handled inline (it runs per feature)."""
+    out = {}
+    for k, v in p.items():
+        t = type(v)
+        if t is str or t is int or t is bool or v is None:
+            out[str(k)] = v
+        elif t is float:
+            out[str(k)] = round(v, 6) if math.isfinite(v) else None
+        else:
+            out[str(k)] = _clean(v)
+    return out
 
 
 def summary_dict(report: CoverageReport, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,36 +115,60 @@ def access_table(report: CoverageReport) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def gaps_collection(report: CoverageReport, *, suggestions: gpd.GeoDataFrame | None = None) -> dict[str, Any]:
-    """gaps.geojson: RFC 7946 FeatureCollection (WGS84 lon/lat) of gap areas and uncovered units."""
-    feats = []
-    for c in report.categories:
-        for _, g in gap_areas(report, c.category).iterrows():
-            feats.append({"type": "Feature", "geometry": _geom(g.geometry),
-                          "properties": {"kind": "gap_area", "category": c.category, "rank": g["rank"],
-                                         "units": g["units"], "demand_column": c.demand_column,
-                                         "demand_uncovered": g["demand_uncovered"], "population": g["population"],
-                                         "max_minutes": g["max_minutes"]}})
-        for _, u in uncovered_units(report, c.category).iterrows():
-            props = {"kind": "uncovered_unit", "category": c.category, "demand_column": c.demand_column,
-                     "demand_id": u.get("demand_id"), "name": u.get("name"),
-                     "minutes": u[f"minutes_{c.category}"]}
-            props.update({p: u[p] for p in POP_COLUMNS if p in u})
-            feats.append({"type": "Feature", "geometry": _geom(u.geometry), "properties": props})
-    if suggestions is not None:
-        for _, s in suggestions.iterrows():
-            feats.append({"type": "Feature", "geometry": _geom(s.geometry),
-                          "properties": {"kind": "suggested_site", **{k: s[k] for k in s.index if k != "geometry"}}})
-    return _clean({"type": "FeatureCollection", "features": feats})
+def feature_collection(geoms: Any, props: Sequence[Mapping[str, Any]], *, decimals: int = 7,
+                       drop_empty: bool = False) -> str:
+    """An RFC 7946 FeatureCollection (WGS84 lon/lat) as text, one feature per line.
 
-
-def _geom(g) -> dict[str, Any]:
+    Coordinates are rounded to `decimals` (7 decimals of a degree is about 1 cm: enough, and stable
+    between identical runs); exterior rings counterclockwise, holes clockwise (RFC 7946 §3.1.6).
+    Properties go through `_clean` (NaN to null, floats rounded).
+    """
     import shapely
 
-    # 7 decimals of a degree is about 1 cm: enough, and stable between identical runs
-    g = shapely.transform(g, lambda c: np.round(c, 7))
-    # RFC 7946 §3.1.6: exterior rings counterclockwise, holes clockwise
-    return json.loads(shapely.to_geojson(shapely.orient_polygons(g, exterior_cw=False)))
+    geoms = np.asarray(geoms, dtype=object)
+    texts: Any = []
+    if len(geoms):
+        geoms = shapely.orient_polygons(shapely.transform(geoms, lambda c: np.round(c, decimals)), exterior_cw=False)
+        texts = shapely.to_geojson(geoms)
+        if drop_empty:
+            keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+            texts, props = texts[keep], [p for p, k in zip(props, keep) if k]
+    lines = ['{"type": "Feature", "geometry": ' + (t if t is not None else "null") + ', "properties": '
+             + json.dumps(_clean_props(p), ensure_ascii=False) + "}" for t, p in zip(texts, props)]
+    return '{"type": "FeatureCollection", "features": [\n' + ",\n".join(lines) + ("\n" if lines else "") + "]}\n"
+
+
+def gaps_geojson(report: CoverageReport, *, suggestions: gpd.GeoDataFrame | None = None) -> str:
+    """gaps.geojson: gap areas, uncovered units (and suggested sites) of every category, as text."""
+    geoms: list[Any] = []
+    props: list[dict[str, Any]] = []
+    for c in report.categories:
+        gaps = gap_areas(report, c.category)
+        geoms.extend(gaps.geometry.values)
+        for g in gaps.drop(columns="geometry").to_dict("records"):
+            props.append({"kind": "gap_area", "category": c.category, "rank": g["rank"], "units": g["units"],
+                          "demand_column": c.demand_column, "demand_uncovered": g["demand_uncovered"],
+                          "population": g["population"], "max_minutes": g["max_minutes"]})
+        units = uncovered_units(report, c.category)
+        geoms.extend(units.geometry.values)
+        pops = [p for p in POP_COLUMNS if p in units]
+        for u in units.drop(columns="geometry").to_dict("records"):
+            row = {"kind": "uncovered_unit", "category": c.category, "demand_column": c.demand_column,
+                   "demand_id": u.get("demand_id"), "name": u.get("name"), "minutes": u[f"minutes_{c.category}"]}
+            row.update({p: u[p] for p in pops})
+            props.append(row)
+    if suggestions is not None:
+        geoms.extend(suggestions.geometry.values)
+        props.extend({"kind": "suggested_site", **s} for s in suggestions.drop(columns="geometry").to_dict("records"))
+    return feature_collection(geoms, props)
+
+
+def areas_geojson(service_areas: gpd.GeoDataFrame | None) -> str:
+    """isochrones.geojson: service areas as text (see `circles.isochrones.service_areas` for the columns)."""
+    if service_areas is None or not len(service_areas):
+        return feature_collection([], [])
+    return feature_collection(service_areas.geometry.values,
+                              service_areas.drop(columns="geometry").to_dict("records"))
 
 
 def summary_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:
@@ -174,6 +212,9 @@ class OutputDir:
         writer(self.stage / name)
         self.names.append(name)
 
+    def write_text(self, name: str, text: str) -> None:
+        self.write(name, lambda p: p.write_text(text, encoding="utf-8"))
+
     def write_json(self, name: str, obj: Any) -> None:
         self.write(name, lambda p: p.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
                                                 encoding="utf-8"))
@@ -187,16 +228,6 @@ class OutputDir:
 
     def abort(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
-
-
-def areas_collection(service_areas: gpd.GeoDataFrame | None) -> dict[str, Any]:
-    """isochrones.geojson: service areas as an RFC 7946 FeatureCollection (WGS84)."""
-    feats = []
-    if service_areas is not None:
-        for _, a in service_areas.iterrows():
-            props = {k: a[k] for k in service_areas.columns if k != "geometry"}
-            feats.append({"type": "Feature", "geometry": _geom(a.geometry), "properties": props})
-    return _clean({"type": "FeatureCollection", "features": feats})
 
 
 def suggestions_dict(suggestions) -> dict[str, Any]:
@@ -227,8 +258,8 @@ def write_analysis(report: CoverageReport, out_dir: Path, *, inputs: Mapping[str
         sites = None
         if suggestions:
             sites = pd.concat([r.to_geodataframe() for r in suggestions], ignore_index=True)
-        out.write_json("gaps.geojson", gaps_collection(report, suggestions=sites))
-        out.write_json("isochrones.geojson", areas_collection(service_areas))
+        out.write_text("gaps.geojson", gaps_geojson(report, suggestions=sites))
+        out.write_text("isochrones.geojson", areas_geojson(service_areas))
         table = summary_table(report, lang)
         out.write("summary.csv", lambda p: table.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n"))
         out.write("summary.xlsx", lambda p: _write_xlsx(p, table, report, lang))

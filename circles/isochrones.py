@@ -1,5 +1,9 @@
-"""Service areas for display: reached street pieces (partial edges included) buffered by a fixed width.
+"""Service areas for display: the band of a fixed width around the street points reached in time.
 
+Every edge is sampled every `SAMPLE_STEP_M` metres; a sample's time comes from the search's node
+times (or directly from a facility on its edge), so partial edges end where the time runs out.
+The band around the samples reached within T minutes is drawn on a grid of `AREA_CELL_M` cells
+(`circles.grid`): rings, union and nearest-facility catchments of a category come from one grid.
 Never used to count people (coverage counts demand units by their own network time); never a
 convex hull (hulls overstate the reachable area by 37–79 % against buffered network edges).
 """
@@ -12,75 +16,100 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
-from scipy.sparse import csgraph
 
-from circles.access import _source_graph
-from network.compact import MIN_EDGE_TIME_S, CompactNetwork, Snap
+from circles.access import LocalSearches, _gather, _take
+from circles.grid import Grid, band_radius_cells, disc_min, polygons
+from network.compact import CompactNetwork, EdgeSamples, Snap
 
 # Half-width (metres) of the band drawn around each reached street: the depth of the buildings and
 # compound gates that front it (a GB 50180 residential block, 居住街坊, is 150–250 m across, so
 # every point of it lies within about 50–100 m of a street). Display only.
 AREA_WIDTH_M = 50.0
 RING_MINUTES = (5.0, 10.0, 15.0)
-MAX_FACILITY_AREAS = 400  # per category; beyond it only unions, rings and catchments are drawn
+MAX_FACILITY_AREAS = 100  # per category; beyond it only unions, rings and catchments are drawn (catchments
+# already give each facility its share; a per-facility area costs ~6 ms)
+# Grid cell of the drawing (metres): outlines lie within a cell of the exact band. A window larger
+# than MAX_AREA_CELLS cells (20 × 20 km at 10 m) is drawn with coarser cells; each area records its
+# cell in `cell_m`.
+AREA_CELL_M = 10.0
+MAX_AREA_CELLS = 4_000_000
+SAMPLE_STEP_M = AREA_CELL_M / 2  # street sample spacing: every cell a street crosses gets a sample
 
 
-FROM_U, FROM_V, WHOLE = -1, -2, -3
+def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.ndarray, node_owner: np.ndarray,
+                   edge_min: np.ndarray, sources: Snap | None = None,
+                   source_owner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to each street sample and who reaches it first, from the node times of a search.
 
-
-def reached_pieces(net: CompactNetwork, node_cost: np.ndarray, edge_cost: np.ndarray, limit: float,
-                   sources: Snap | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fractions of edges reachable within `limit` (same unit as the costs).
-
-    Returns ``(edge, start, end, origin)`` arrays: edge ``edge[i]`` is reached from fraction
-    ``start[i]`` to ``end[i]`` of its geometry (0 = its `u` end); ``origin`` says from where:
-    `FROM_U`, `FROM_V`, `WHOLE` (reached from both ends so that the parts meet), or the index of
-    the source point on that edge (reached from the source in both directions; one on one-way
-    edges).
+    A sample at fraction ``f`` of edge ``u–v`` is reached through ``u`` at ``t(u) + f·c`` or, on
+    two-way edges, through ``v`` at ``t(v) + (1 − f)·c`` (``c`` the edge's minutes); a source
+    point on the edge reaches it directly along the edge (forwards only on one-way edges).
     """
-    c = np.maximum(edge_cost, MIN_EDGE_TIME_S)
-    tu, tv = node_cost[net.edge_u], node_cost[net.edge_v]
-    two = ~net.edge_oneway
-    ru = np.where(tu <= limit, np.clip((limit - tu) / c, 0, 1), 0.0)
-    rv = np.where((tv <= limit) & two, np.clip((limit - tv) / c, 0, 1), 0.0)
-    full = ru + rv >= 1
-    e_all = np.arange(net.n_edges)
-    pu = ~full & (ru > 0)
-    pv = ~full & (rv > 0)
-    parts = [(e_all[full], np.zeros(full.sum()), np.ones(full.sum()), np.full(full.sum(), WHOLE)),
-             (e_all[pu], np.zeros(pu.sum()), ru[pu], np.full(pu.sum(), FROM_U)),
-             (e_all[pv], 1 - rv[pv], np.ones(pv.sum()), np.full(pv.sum(), FROM_V))]
+    e, f = samples.edge, samples.fraction
+    c = edge_min[e]
+    tu = node_minutes[net.edge_u[e]] + f * c
+    tv = np.where(~net.edge_oneway[e], node_minutes[net.edge_v[e]] + (1.0 - f) * c, np.inf)
+    t = np.minimum(tu, tv)
+    owner = np.where(tu <= tv, node_owner[net.edge_u[e]], node_owner[net.edge_v[e]])
     if sources is not None and len(sources):
-        e = sources.edge
-        reach = limit / c[e]
-        lo = np.where(two[e], np.clip(sources.fraction - reach, 0, 1), sources.fraction)
-        hi = np.clip(sources.fraction + reach, 0, 1)
-        parts.append((e, lo, hi, np.arange(len(e))))
-    edge, start, end, origin = (np.concatenate([p[k] for p in parts]) for k in range(4))
-    keep = end > start
-    return edge[keep], start[keep], end[keep], origin[keep]
+        lo = np.searchsorted(samples.edge, sources.edge, side="left")
+        hi = np.searchsorted(samples.edge, sources.edge, side="right")
+        n = hi - lo
+        which = np.repeat(np.arange(len(sources)), n)
+        idx = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+        d = samples.fraction[idx] - sources.fraction[which]
+        one = net.edge_oneway[sources.edge[which]]
+        ts = np.where(one & (d < 0), np.inf, np.abs(d) * c[idx])
+        better = ts < t[idx]
+        # several sources on one edge: the nearest wins (ties to the first)
+        order = np.lexsort((which[better], -ts[better]))
+        idx_b, ts_b, who = idx[better][order], ts[better][order], which[better][order]
+        t[idx_b] = ts_b  # sorted by time descending: the smallest is written last
+        owner[idx_b] = source_owner[who] if source_owner is not None else who
+    return t, owner
 
 
-def piece_lines(net: CompactNetwork, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """LineStrings (metres) of edge pieces given as fractions of each edge's geometry."""
-    lines = net.edge_lines()[edge]
-    whole = (start <= 0) & (end >= 1)
-    out = lines.copy()
-    part = np.flatnonzero(~whole)
-    if len(part):
-        glen = net.edge_geom_length_m[edge[part]]
-        out[part] = [shapely.ops.substring(lines[i], s * g, e * g)
-                     for i, s, e, g in zip(part, start[part], end[part], glen)]
-    return out
+def _time_keys(t: np.ndarray, owner: np.ndarray, n_owners: int) -> tuple[np.ndarray, int, int]:
+    """``(time in tenths of a second) << bits | owner`` as one sortable integer, and its empty value."""
+    bits = max(1, int(n_owners).bit_length())
+    tq = np.ceil(t * 600.0 - 1e-6).astype(np.int64)  # a sample at exactly T minutes stays inside
+    top = int(tq.max(initial=0)) + 1
+    dtype = np.int32 if (top << bits) < np.iinfo(np.int32).max else np.int64
+    empty = int(np.iinfo(dtype).max)
+    return ((tq << bits) | owner).astype(dtype), bits, empty
 
 
-def _area(lines: np.ndarray, width_m: float) -> shapely.Geometry:
-    if len(lines) == 0:
-        return shapely.Polygon()
-    # buffering each piece and a cascaded union is ~70x faster in GEOS than buffering one
-    # MultiLineString (measured on the sample: 0.24 s against 18 s for the whole network)
-    return shapely.union_all(shapely.buffer(lines, width_m, quad_segs=1))
+def _draw(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int, steps: list[float], width_m: float,
+          cell_m: float, *, catchments: bool) -> tuple[list[dict], float]:
+    """Rings, union and (optionally) catchments of the samples reached within ``steps[-1]`` minutes."""
+    keep = t <= steps[-1]
+    if not keep.any():
+        return [], cell_m
+    x, y = samples.x[keep], samples.y[keep]
+    key, bits, empty = _time_keys(t[keep], owner[keep], n_owners)
+    grid = Grid.around(x, y, cell_m, width_m, max_cells=MAX_AREA_CELLS)
+    band_key = disc_min(grid.paint_min(x, y, key, empty), band_radius_cells(width_m, grid.cell), empty)
+    filled = band_key != empty
+    tq = band_key >> bits
+    band = np.zeros(band_key.shape, np.uint8)
+    for i in range(len(steps) - 1, -1, -1):
+        band[filled & (tq <= int(round(steps[i] * 600)))] = i + 1
+    rows = []
+    vals, geoms = polygons(band, grid)
+    for v, g in zip(vals, geoms):
+        i = int(v) - 1
+        rows.append({"kind": "ring", "minutes": steps[i], "minutes_from": steps[i - 1] if i else 0.0,
+                     "facility": -1, "geometry": g})
+    _, union = polygons(filled.astype(np.uint8), grid)
+    rows.insert(0, {"kind": "union", "minutes": steps[-1], "minutes_from": 0.0, "facility": -1,
+                    "geometry": union[0] if len(union) else shapely.Polygon()})
+    if catchments:
+        who = np.where(filled, (band_key & ((1 << bits) - 1)) + 1, 0).astype(np.int32)
+        who[who > n_owners] = 0  # reached from a facility that is not drawn
+        vals, geoms = polygons(who, grid)
+        rows.extend({"kind": "catchment", "minutes": steps[-1], "minutes_from": 0.0, "facility": int(v) - 1,
+                     "geometry": g} for v, g in zip(vals, geoms))
+    return rows, grid.cell
 
 
 def service_areas(
@@ -97,8 +126,12 @@ def service_areas(
     width_m: float = AREA_WIDTH_M,
     per_facility: bool = True,
     facility_index: np.ndarray | None = None,
+    cell_m: float = AREA_CELL_M,
 ) -> gpd.GeoDataFrame:
     """Service areas of one category: union, rings, nearest-facility catchments, per-facility areas.
+
+    Every area is the band of `width_m` around the street points reached in time (partial edges
+    included), drawn on a grid of `cell_m` (see `circles.grid`): never a hull.
 
     Parameters
     ----------
@@ -112,89 +145,94 @@ def service_areas(
         The category's threshold (minutes).
     node_minutes, node_facility
         Result of the multi-source search from all the category's facilities (minutes to the
-        nearest facility, and which one, per node): the union and rings need no other search.
+        nearest facility, and which one, per node): the union, rings and catchments need no other
+        search.
     rings
         Ring thresholds (minutes); those above `minutes` are dropped and `minutes` is added.
     width_m
         Half-width of the band drawn around each reached street (metres), see `AREA_WIDTH_M`.
     per_facility
-        Also draw each facility's own (overlapping) area: one truncated search per facility.
+        Also draw each facility's own (overlapping) area, up to `MAX_FACILITY_AREAS` facilities:
+        one truncated search per facility.
     facility_index
-        Row of each snapped facility in the report's facility table (default 0..n-1).
+        Row of each snapped facility in the report's facility table (default 0..n-1); the
+        ``facility`` column and `node_facility` use these rows.
+    cell_m
+        Grid cell (metres); windows above `MAX_AREA_CELLS` cells use coarser cells.
 
     Returns
     -------
     GeoDataFrame
         WGS84, columns ``kind`` (``union``, ``ring``, ``catchment``, ``facility_area``),
-        ``category``, ``tier``, ``minutes``, ``minutes_from`` (rings), ``facility``, ``area_km2``.
+        ``category``, ``tier``, ``minutes``, ``minutes_from`` (rings), ``facility``, ``area_km2``,
+        ``cell_m`` (the grid cell the area was drawn on).
     """
     fidx = np.arange(len(facility_snaps)) if facility_index is None else np.asarray(facility_index)
     edge_min = np.asarray(edge_cost_s, float) / 60.0
-    rows: list[dict] = []
     if len(facility_snaps) == 0:
-        return _frame(rows, net)
+        return _frame([], net)
     steps = sorted({float(r) for r in rings if r < minutes} | {float(minutes)})
-    prev = shapely.Polygon()
-    for t in steps:
-        e, s, f, _ = reached_pieces(net, node_minutes, edge_min, t, facility_snaps)
-        area = _area(piece_lines(net, e, s, f), width_m)
-        if t == float(minutes):
-            rows.append({"kind": "union", "minutes": t, "minutes_from": 0.0, "facility": -1, "geometry": area})
-        rows.append({"kind": "ring", "minutes": t, "minutes_from": steps[steps.index(t) - 1] if t != steps[0] else 0.0,
-                     "facility": -1, "geometry": area.difference(prev) if not prev.is_empty else area})
-        prev = area
-    rows.extend(_catchments(net, node_minutes, node_facility, edge_min, float(minutes), facility_snaps, fidx, width_m))
+    # owners as positions 0..n-1 in fidx; nodes reached from facilities not drawn get n
+    local = np.full(max(int(fidx.max()), int(np.max(node_facility, initial=-1))) + 2, len(fidx), dtype=np.int64)
+    local[fidx] = np.arange(len(fidx))
+    node_owner = local[np.where(node_facility >= 0, node_facility, len(local) - 1)]
+    samples = net.edge_samples(SAMPLE_STEP_M)
+    t, owner = sample_minutes(net, samples, node_minutes, node_owner, edge_min, facility_snaps)
+    rows, cell = _draw(samples, t, owner, len(fidx), steps, width_m, cell_m, catchments=True)
+    for r in rows:
+        r["cell_m"] = cell
+        if r["kind"] == "catchment":
+            r["facility"] = int(fidx[r["facility"]])
     if per_facility and len(facility_snaps) <= MAX_FACILITY_AREAS:
-        rows.extend(_facility_areas(net, facility_snaps, np.asarray(edge_cost_s, float), float(minutes), fidx, width_m))
+        rows.extend(_facility_areas(net, facility_snaps, np.asarray(edge_cost_s, float), float(minutes), fidx, width_m,
+                                    cell_m))
     for r in rows:
         r["category"], r["tier"] = category, tier
     return _frame(rows, net)
 
 
-def _catchments(net, node_minutes, node_facility, edge_min, limit, snaps, fidx, width_m) -> list[dict]:
-    """Each facility's share of the union: the streets it is the nearest facility for."""
-    e, s, f, origin = reached_pieces(net, node_minutes, edge_min, limit, snaps)
-    fu, fv = node_facility[net.edge_u[e]], node_facility[net.edge_v[e]]
-    owner = np.where(origin == FROM_V, fv, fu)
-    owner = np.where((origin == WHOLE) & (fu < 0), fv, owner)
-    owner = np.where(origin >= 0, fidx[np.maximum(origin, 0)], owner)
-    # whole edges reached from two different facilities split where the two searches meet
-    tu, tv = node_minutes[net.edge_u[e]], node_minutes[net.edge_v[e]]
-    c = np.maximum(edge_min[e], MIN_EDGE_TIME_S)
-    meet = np.clip((tv - tu + c) / (2 * c), 0, 1)
-    split = (origin == WHOLE) & (fu != fv) & (fu >= 0) & (fv >= 0)
-    edge = np.concatenate([e[~split], e[split], e[split]])
-    start = np.concatenate([s[~split], s[split], meet[split]])
-    end = np.concatenate([f[~split], meet[split], f[split]])
-    owner = np.concatenate([owner[~split], fu[split], fv[split]])
-    lines = piece_lines(net, edge, start, end)
-    rows = []
-    for k in np.unique(owner[owner >= 0]):
-        rows.append({"kind": "catchment", "minutes": limit, "minutes_from": 0.0, "facility": int(k),
-                     "geometry": _area(lines[owner == k], width_m)})
-    return rows
-
-
-def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, chunk: int = 64) -> list[dict]:
-    """Each facility's own area: one truncated search per facility, in chunks."""
-    graph = _source_graph(net, snaps, edge_cost_s)
-    n = net.n_nodes
+def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cell_m) -> list[dict]:
+    """Each facility's own area: one truncated search per facility, on the streets it can reach."""
+    local = LocalSearches(net, edge_cost_s, limit_min * 60.0)
     edge_min = edge_cost_s / 60.0
+    samples = net.edge_samples(SAMPLE_STEP_M)
+    # node -> the edges that end at it
+    ends = np.concatenate([net.edge_u, net.edge_v])
+    order = np.argsort(ends, kind="stable")
+    inc_ptr = np.searchsorted(ends[order], np.arange(net.n_nodes + 1))
+    inc_edge = np.concatenate([np.arange(net.n_edges), np.arange(net.n_edges)])[order]
+    node_min = np.full(net.n_nodes, np.inf)  # filled and cleared per facility
+    no_owner = np.zeros(net.n_nodes, dtype=np.int64)
     rows = []
-    for lo in range(0, len(snaps), chunk):
-        idx = np.arange(lo, min(lo + chunk, len(snaps)))
-        dist = csgraph.dijkstra(graph, directed=True, indices=n + idx, limit=limit_min * 60.0)[:, :n] / 60.0
-        for k, i in enumerate(idx):
-            one = Snap(snaps.edge[i:i + 1], snaps.offset_m[i:i + 1], snaps.fraction[i:i + 1], snaps.distance_m[i:i + 1],
-                       snaps.x[i:i + 1], snaps.y[i:i + 1], snaps.off_network[i:i + 1], snaps.max_distance_m)
-            e, s, f, _ = reached_pieces(net, dist[k], edge_min, limit_min, one)
-            rows.append({"kind": "facility_area", "minutes": limit_min, "minutes_from": 0.0, "facility": int(fidx[i]),
-                         "geometry": _area(piece_lines(net, e, s, f), width_m)})
+    for part, nodes, dist in local.chunks(snaps):
+        for k, i in enumerate(part.tolist()):
+            one = _take(snaps, np.array([i]))
+            finite = np.isfinite(dist[k])
+            reached = nodes[finite]
+            node_min[reached] = dist[k][finite] / 60.0
+            edges = np.unique(np.concatenate([_gather(inc_ptr, inc_edge, reached), one.edge]))
+            sub = _samples_of(samples, edges)
+            t, _ = sample_minutes(net, sub, node_min, no_owner, edge_min, one)
+            node_min[reached] = np.inf
+            drawn, cell = _draw(sub, t, np.zeros(len(t), np.int64), 1, [limit_min], width_m, cell_m, catchments=False)
+            if drawn:
+                rows.append({"kind": "facility_area", "minutes": limit_min, "minutes_from": 0.0,
+                             "facility": int(fidx[i]), "cell_m": cell, "geometry": drawn[0]["geometry"]})
+    rows.sort(key=lambda r: r["facility"])
     return rows
+
+
+def _samples_of(samples: EdgeSamples, edges: np.ndarray) -> EdgeSamples:
+    """The samples of some edges (`edges` ascending); ``ptr`` counts within the subset."""
+    lo, hi = samples.ptr[edges], samples.ptr[edges + 1]
+    n = hi - lo
+    idx = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+    return EdgeSamples(edge=samples.edge[idx], fraction=samples.fraction[idx], x=samples.x[idx], y=samples.y[idx],
+                       ptr=np.concatenate([[0], np.cumsum(n)]))
 
 
 def _frame(rows: list[dict], net: CompactNetwork) -> gpd.GeoDataFrame:
-    cols = ["kind", "category", "tier", "minutes", "minutes_from", "facility", "area_km2", "geometry"]
+    cols = ["kind", "category", "tier", "minutes", "minutes_from", "facility", "area_km2", "cell_m", "geometry"]
     if not rows:
         return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=net.crs)

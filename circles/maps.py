@@ -49,6 +49,7 @@ from folium.utilities import JsCode
 
 from circles.coverage import CoverageReport, gap_areas, uncovered_units
 from circles.errors import CirclesError
+from circles.export import feature_collection
 
 __all__ = ["SERVICE_AREA_KINDS", "TILE_CHOICES", "category_colours", "coverage_map", "map_html"]
 
@@ -324,39 +325,66 @@ def _swatch(colour: str, kind: str = "", *, border: str | None = None) -> str:
     return f'<span class="{cls}" style="background:{colour}{edge}"></span>'
 
 
-def _round_geoms(geoms: np.ndarray) -> np.ndarray:
-    return shapely.transform(geoms, lambda c: np.round(c, COORD_DECIMALS))
-
-
 def _simplified(geoms: np.ndarray, simplify_m: float) -> np.ndarray:
-    """Polygons simplified by `simplify_m` metres (as degrees of latitude) and rounded to ~0.1 m."""
+    """Polygons simplified by `simplify_m` metres (as degrees of latitude); `_features` rounds them to ~0.1 m."""
     geoms = np.asarray(geoms, dtype=object)
     if simplify_m > 0 and len(geoms):
         geoms = shapely.simplify(geoms, simplify_m / METRES_PER_DEGREE, preserve_topology=True)
-    return _round_geoms(geoms)
+    return geoms
 
 
-def _features(geoms: np.ndarray, props: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+class _GeoJsonText(dict):
+    """GeoJSON kept as the text the page embeds (folium would re-encode a dict, sorting every key).
+
+    Reading it like a dict (``data["features"]``) parses the text once.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+        self.placeholder: str | None = None  # set by `map_html` while it renders
+        self._dict: dict[str, Any] | None = None
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._dict is None:
+            self._dict = json.loads(self.text)
+        return self._dict
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._parsed().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parsed()
+
+    def __deepcopy__(self, memo: dict) -> _GeoJsonText:
+        return self  # never changed after it is made
+
+
+def _tojson(obj: Any, **kwargs: Any) -> str:
+    """folium's `tojson` filter, passing `_GeoJsonText` through as it is."""
+    if isinstance(obj, _GeoJsonText):
+        return json.dumps(obj.placeholder) if obj.placeholder else obj.text
+    return json.dumps(obj, **kwargs)
+
+
+folium.GeoJson._template.environment.policies["json.dumps_function"] = _tojson
+
+
+def _features(geoms: np.ndarray, props: Sequence[Mapping[str, Any]]) -> _GeoJsonText:
     """A GeoJSON FeatureCollection of `geoms` (WGS84, already rounded) with `props`; empty ones dropped."""
-    feats = []
-    texts = shapely.to_geojson(np.asarray(geoms, dtype=object)) if len(geoms) else []
-    for g, text, p in zip(geoms, texts, props):
-        if g is None or shapely.is_empty(g):
-            continue
-        feats.append({"type": "Feature", "geometry": json.loads(text), "properties": dict(p)})
-    return {"type": "FeatureCollection", "features": feats}
+    return _GeoJsonText(feature_collection(geoms, props, decimals=COORD_DECIMALS, drop_empty=True))
 
 
-def _point_features(lon: np.ndarray, lat: np.ndarray, props: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    feats = []
+def _point_features(lon: np.ndarray, lat: np.ndarray, props: Sequence[Mapping[str, Any]]) -> _GeoJsonText:
     xs = np.round(np.asarray(lon, float), COORD_DECIMALS)
     ys = np.round(np.asarray(lat, float), COORD_DECIMALS)
-    for x, y, p in zip(xs, ys, props):
-        if not (math.isfinite(x) and math.isfinite(y)):
-            continue
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
-                      "properties": dict(p)})
-    return {"type": "FeatureCollection", "features": feats}
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    lines = [f'{{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [{x!r}, {y!r}]}}, "properties": '
+             f"{json.dumps(p, ensure_ascii=False)}}}" for x, y, p, k in zip(xs.tolist(), ys.tolist(), props, ok) if k]
+    return _GeoJsonText('{"type": "FeatureCollection", "features": [\n' + ",\n".join(lines) + "]}")
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -627,8 +655,41 @@ def _hatches(n: int) -> tuple[str, str]:
     return "\n".join(css), svg
 
 
+class _Raw(Element):
+    """Text put into the page as it is (branca would compile it as a Jinja template first)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _RawMacro(MacroElement):
+    """`MacroElement.render` without compiling its own output as a template.
+
+    branca wraps each rendered macro in an `Element` whose text is compiled as a Jinja template:
+    with a layer's data inlined that is megabytes of JSON lexed for nothing (1.8 s on Porto).
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        module = self._template.module
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.__dict__.get(part)
+            if macro is not None:
+                target.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJsonLayer(folium.GeoJson, _RawMacro):
+    """folium's GeoJson (its render chain unchanged) with `_RawMacro` in place of `MacroElement`."""
+
+
 def _add_geojson(group: folium.FeatureGroup, data: dict[str, Any], *, marker=None, **options) -> None:
-    folium.GeoJson(data, control=False, marker=marker, on_each_feature=_ON_EACH_FEATURE, **options).add_to(group)
+    _GeoJsonLayer(data, control=False, marker=marker, on_each_feature=_ON_EACH_FEATURE, **options).add_to(group)
 
 
 def _layer(m: folium.Map, name: str, swatch: str, *, show: bool = True) -> folium.FeatureGroup:
@@ -701,7 +762,7 @@ def _service_area_layers(m, report, areas, res, colour, lang, simplify_m, caps, 
             props.append({"tip": tip, "style": style})
         group = _layer(m, t["areas"].format(cat=cat_label, minutes=_fmt_min(res.minutes)), _swatch(colour, "area"),
                        show=show)
-        _add_geojson(group, _features(_simplified(main.geometry.values, simplify_m), props), pane="circles-areas",
+        _add_geojson(group, _features(_area_geoms(main, simplify_m), props), pane="circles-areas",
                      color=colour, weight=1, fill=True, fill_color=colour, fill_opacity=0.15)
     for kind, key, dash in (("catchment", "catchments", "3 4"), ("facility_area", "facility_areas", None)):
         part = areas[kinds == kind]
@@ -710,7 +771,7 @@ def _service_area_layers(m, report, areas, res, colour, lang, simplify_m, caps, 
         name = t[key].format(cat=cat_label)
         part = caps.cut(part, name)
         props = []
-        for _, row in part.iterrows():
+        for row in part.drop(columns="geometry").to_dict("records"):
             fac_name = _facility_name(report, row.get("facility"), lang)
             mins = row.get("minutes")
             mins = _fmt_min(mins if mins is not None and pd.notna(mins) else res.minutes)
@@ -718,8 +779,15 @@ def _service_area_layers(m, report, areas, res, colour, lang, simplify_m, caps, 
             tip = t[key_tip].format(name=_esc(fac_name), minutes=mins)
             props.append({"tip": tip})
         group = _layer(m, name, _swatch(colour, "area"), show=False)
-        _add_geojson(group, _features(_simplified(part.geometry.values, simplify_m), props), pane="circles-areas",
+        _add_geojson(group, _features(_area_geoms(part, simplify_m), props), pane="circles-areas",
                      color=colour, weight=1.2, dash_array=dash, fill=True, fill_color=colour, fill_opacity=0.06)
+
+
+def _area_geoms(areas: gpd.GeoDataFrame, simplify_m: float) -> np.ndarray:
+    """Service areas drawn on a grid are simplified already (by most of a cell); others are simplified here."""
+    if "cell_m" in areas and areas["cell_m"].notna().all() and (areas["cell_m"] * 0.5 >= simplify_m).all():
+        return areas.geometry.values
+    return _simplified(areas.geometry.values, simplify_m)
 
 
 def _tier_label(report, category_id, tier_id, lang) -> str | None:
@@ -753,7 +821,7 @@ def _gap_layer(m, report, res, index, lang, simplify_m, caps, show) -> None:
     gaps = caps.cut(gaps, name)
     group_word = _demand_group(res.demand_column, lang)
     props = []
-    for _, g in gaps.iterrows():
+    for g in gaps.drop(columns="geometry").to_dict("records"):
         tip = (f"<b>{t['gap_title'].format(cat=_esc(cat_label), rank=int(g['rank']))}</b><br>"
                + t["gap_people"].format(group=group_word, n=_fmt_n(g["demand_uncovered"]), units=int(g["units"])))
         if pd.notna(g["max_minutes"]):
@@ -778,19 +846,21 @@ def _uncovered_layer(m, report, res, colour, lang, caps, canvases, show) -> None
     lo, hi = UNIT_RADIUS_PX
     radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
     group_word = _demand_group(res.demand_column, lang)
-    minutes = units[f"minutes_{res.category}"].to_numpy(float)
-    names = units["name"] if "name" in units else pd.Series([None] * len(units), index=units.index)
-    pops = units["population"] if "population" in units and res.demand_column != "population" else None
+    minutes = units[f"minutes_{res.category}"].to_numpy(float).tolist()
+    names = units["name"].tolist() if "name" in units else [None] * len(units)
+    pops = (units["population"].tolist() if "population" in units and res.demand_column != "population"
+            else [None] * len(units))
+    radius = np.round(radius, 1).tolist()
     props = []
-    for k in range(len(units)):
-        nm = names.iloc[k]
+    for k, p in enumerate(people.tolist()):
+        nm = names[k]
         lines = [f"<b>{_esc(nm)}</b>" if pd.notna(nm) else f"<b>{_esc(cat_label)}</b>",
-                 t["people"].format(group=group_word, n=_fmt_n(people[k]))]
-        if pops is not None and pd.notna(pops.iloc[k]):
-            lines.append(t["population"].format(n=_fmt_n(pops.iloc[k])))
+                 t["people"].format(group=group_word, n=_fmt_n(p))]
+        if pops[k] is not None and pd.notna(pops[k]):
+            lines.append(t["population"].format(n=_fmt_n(pops[k])))
         lines.append(t["minutes_to"].format(minutes=minutes[k]) if math.isfinite(minutes[k])
                      else t["unreachable"].format(horizon=report.horizon_min))
-        props.append({"tip": "<br>".join(lines), "style": {"radius": round(float(radius[k]), 1)}})
+        props.append({"tip": "<br>".join(lines), "style": {"radius": radius[k]}})
     marker = folium.CircleMarker(radius=lo, color=GAP_COLOUR, weight=1.3, fill_color=colour, fill_opacity=0.55)
     marker.options["pane"] = "circles-units"
     renderer = _canvas(m, "circles-units", len(units), canvases)
@@ -828,7 +898,7 @@ def _facility_layer(m, fac, name, colour, radius, cat_label, tier_label, lang, c
         fac = fac.sort_values("capacity", ascending=False, kind="stable", na_position="last")
     fac = caps.cut(fac, name)
     props = []
-    for _, f in fac.iterrows():
+    for f in fac.drop(columns="geometry", errors="ignore").to_dict("records"):
         nm = f.get("name")
         lines = [f"<b>{_esc(nm) if pd.notna(nm) else t['unnamed']}</b>"]
         if cat_label:
@@ -976,7 +1046,15 @@ def map_html(m: folium.Map) -> str:
     # folium adds elements to the tree while rendering (a second render repeats them): render a copy,
     # so the page is the same however often it is asked for and `m` stays as the caller built it
     root = copy.deepcopy(m.get_root())
-    page = root.render()
+    # the layers' data (megabytes) stay out of the page while it is searched for links and ids
+    data = [el.data for el in _walk(root) if isinstance(getattr(el, "data", None), _GeoJsonText)]
+    for k, d in enumerate(data):
+        d.placeholder = f"circles-data-{k}-placeholder"
+    try:
+        page = root.render()
+    finally:
+        for d in data:
+            d.placeholder = None
     js, css, version = _leaflet_assets()
     inline_js = f"<script>/* Leaflet {version}, inlined for offline use */\n{js}\n</script>\n"
     inline_css = f"<style>/* Leaflet {version} */\n{css}\n</style>\n"
@@ -999,23 +1077,35 @@ def map_html(m: folium.Map) -> str:
     lang = getattr(m, "circles_lang", None)
     if lang is not None:
         page = page.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
-    return _renumber_ids(root, page)
+    page = _renumber_ids(root, page)
+    texts = {f'"circles-data-{k}-placeholder"': _html_safe(d.text) for k, d in enumerate(data)}
+    return re.sub(r'"circles-data-\d+-placeholder"', lambda mt: texts[mt.group(0)], page) if texts else page
 
 
-def _element_ids(root: Element) -> set[str]:
-    ids: set[str] = set()
+def _html_safe(text: str) -> str:
+    """JSON text safe inside a <script> element (as jinja's `tojson` makes it)."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+
+
+def _walk(root: Element):
+    """Every element of the tree once (children and a figure's header/html/script)."""
+    seen: set[int] = set()
     stack = [root]
     while stack:
         el = stack.pop()
-        if el._id in ids:
+        if id(el) in seen:
             continue
-        ids.add(el._id)
+        seen.add(id(el))
+        yield el
         stack.extend(el._children.values())
         for attr in ("header", "html", "script"):
             child = getattr(el, attr, None)
             if isinstance(child, Element):
                 stack.append(child)
-    return ids
+
+
+def _element_ids(root: Element) -> set[str]:
+    return {el._id for el in _walk(root)}
 
 
 def _renumber_ids(root: Element, page: str) -> str:

@@ -21,6 +21,21 @@ DEFAULT_SNAP_MAX_M = 200.0
 
 
 @dataclass(frozen=True)
+class EdgeSamples:
+    """Points along the edges (`CompactNetwork.edge_samples`): edge, fraction of its geometry from
+    its `u` end, x/y in metres; ``ptr[e]:ptr[e+1]`` are edge ``e``'s samples."""
+
+    edge: np.ndarray
+    fraction: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    ptr: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+@dataclass(frozen=True)
 class Snap:
     """Points snapped to the nearest point of the nearest edge.
 
@@ -214,20 +229,7 @@ class CompactNetwork:
     @cached_property
     def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
         """Every straight piece of every edge: its edge, its start offset along the edge, and an STRtree."""
-        n_pts = len(self.geom_x)
-        starts = np.arange(n_pts - 1)
-        ends_of_edges = self.geom_offsets[1:] - 1
-        is_last = np.zeros(n_pts, dtype=bool)
-        is_last[ends_of_edges] = True
-        seg_start = starts[~is_last[:-1]]
-        seg_edge = np.repeat(np.arange(self.n_edges), np.diff(self.geom_offsets) - 1)
-        dx = self.geom_x[seg_start + 1] - self.geom_x[seg_start]
-        dy = self.geom_y[seg_start + 1] - self.geom_y[seg_start]
-        seg_len = np.hypot(dx, dy)
-        cum = np.cumsum(seg_len)
-        edge_first_seg = self.geom_offsets[:-1] - np.arange(self.n_edges)
-        before = np.concatenate([[0.0], cum])[edge_first_seg]
-        seg_offset = np.concatenate([[0.0], cum[:-1]]) - before[seg_edge]
+        seg_start, seg_edge, seg_offset = self._seg_arrays
         lines = shapely.linestrings(
             np.stack([
                 np.column_stack([self.geom_x[seg_start], self.geom_y[seg_start]]),
@@ -235,6 +237,68 @@ class CompactNetwork:
             ], axis=1)
         )
         return seg_start, seg_edge, seg_offset, shapely.STRtree(lines)
+
+    @cached_property
+    def _sample_cache(self) -> dict[float, EdgeSamples]:
+        return {}
+
+    def edge_samples(self, step_m: float) -> EdgeSamples:
+        """Points along every edge's geometry at most `step_m` metres apart, both ends included.
+
+        Each straight piece of an edge gets ``ceil(length / step_m)`` evenly spaced points from
+        its start; the edge's last point closes it. Samples are ordered by edge, then along it
+        (``ptr[e]:ptr[e+1]`` are edge ``e``'s). Cached per step.
+        """
+        if step_m in self._sample_cache:
+            return self._sample_cache[step_m]
+        if not (np.isfinite(step_m) and step_m > 0):
+            raise CirclesError(f"step_m is {step_m!r}; give a sample spacing > 0 metres, e.g. 5")
+        seg_start, seg_edge, seg_offset = self._seg_arrays
+        dx = self.geom_x[seg_start + 1] - self.geom_x[seg_start]
+        dy = self.geom_y[seg_start + 1] - self.geom_y[seg_start]
+        seg_len = np.hypot(dx, dy)
+        per_seg = np.maximum(1, np.ceil(seg_len / step_m)).astype(np.int64)
+        seg = np.repeat(np.arange(len(seg_start)), per_seg)
+        first = np.cumsum(per_seg) - per_seg
+        t = (np.arange(len(seg)) - first[seg]) / per_seg[seg]
+        glen = self.edge_geom_length_m
+        safe = np.where(glen > 0, glen, 1.0)
+        last = self.geom_offsets[1:] - 1
+        # each edge's pieces' samples, then its end point: edge e's samples start at
+        # (samples of the pieces of edges before e) + e
+        per_edge = np.bincount(seg_edge, weights=per_seg, minlength=self.n_edges).astype(np.int64) + 1
+        ptr = np.concatenate([[0], np.cumsum(per_edge)])
+        n = int(ptr[-1])
+        s_edge = seg_edge[seg]
+        pos = np.arange(len(seg)) + s_edge
+        ends = ptr[1:] - 1
+        edge = np.empty(n, dtype=np.int64)
+        x, y, frac = np.empty(n), np.empty(n), np.empty(n)
+        edge[pos], edge[ends] = s_edge, np.arange(self.n_edges)
+        x[pos], x[ends] = self.geom_x[seg_start][seg] + t * dx[seg], self.geom_x[last]
+        y[pos], y[ends] = self.geom_y[seg_start][seg] + t * dy[seg], self.geom_y[last]
+        frac[pos] = np.clip((seg_offset[seg] + t * seg_len[seg]) / safe[s_edge], 0.0, 1.0)
+        frac[ends] = np.where(glen > 0, 1.0, 0.0)
+        out = EdgeSamples(edge=edge, fraction=frac, x=x, y=y, ptr=ptr)
+        self._sample_cache[step_m] = out
+        return out
+
+    @cached_property
+    def _seg_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every straight piece of every edge: its first point, its edge, its start offset along the edge."""
+        n_pts = len(self.geom_x)
+        starts = np.arange(n_pts - 1)
+        is_last = np.zeros(n_pts, dtype=bool)
+        is_last[self.geom_offsets[1:] - 1] = True
+        seg_start = starts[~is_last[:-1]]
+        seg_edge = np.repeat(np.arange(self.n_edges), np.diff(self.geom_offsets) - 1)
+        seg_len = np.hypot(self.geom_x[seg_start + 1] - self.geom_x[seg_start],
+                           self.geom_y[seg_start + 1] - self.geom_y[seg_start])
+        cum = np.cumsum(seg_len)
+        edge_first_seg = self.geom_offsets[:-1] - np.arange(self.n_edges)
+        before = np.concatenate([[0.0], cum])[edge_first_seg]
+        seg_offset = np.concatenate([[0.0], cum[:-1]]) - before[seg_edge]
+        return seg_start, seg_edge, seg_offset
 
     @cached_property
     def edge_geom_length_m(self) -> np.ndarray:
