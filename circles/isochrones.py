@@ -62,9 +62,11 @@ def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.n
         ts = np.where(one & (d < 0), np.inf, np.abs(d) * c[idx])
         better = ts < t[idx]
         # several sources on one edge: the nearest wins (ties to the first)
-        order = np.lexsort((which[better], -ts[better]))
-        idx_b, ts_b, who = idx[better][order], ts[better][order], which[better][order]
-        t[idx_b] = ts_b  # sorted by time descending: the smallest is written last
+        idx_b, ts_b, who = idx[better], ts[better], which[better]
+        order = np.lexsort((who, ts_b, idx_b))
+        first = np.unique(idx_b[order], return_index=True)[1]
+        idx_b, ts_b, who = idx_b[order][first], ts_b[order][first], who[order][first]
+        t[idx_b] = ts_b
         owner[idx_b] = source_owner[who] if source_owner is not None else who
     return t, owner
 

@@ -133,3 +133,21 @@ def test_grid_cell_grows_for_wide_windows():
     g = Grid.around(x, y, 10.0, 50.0, max_cells=4_000_000)
     assert g.cell > 10.0 and g.n_rows * g.n_cols <= 4_100_000
     assert g.x0 <= -50.0 and g.x0 + g.n_cols * g.cell >= 100_050.0
+
+
+def test_sample_minutes_with_two_facilities_on_one_edge():
+    net = load_network(grid_ways(5, 80.0))
+    from netfixtures import lonlat
+
+    fac = snap_lonlat(net, *np.array([lonlat(10.0, 0.0), lonlat(70.0, 0.0), lonlat(320.0, 320.0)]).T)
+    assert fac.edge[0] == fac.edge[1]
+    cost = net.travel_time_s(4.8)
+    acc = nearest_source(net, fac, fac, cost)
+    samples = net.edge_samples(SAMPLE_STEP_M)
+    t, owner = sample_minutes(net, samples, acc.node_cost / 60, acc.node_source, cost / 60, fac)
+    ref = reference_costs(net, fac, samples, cost) / 60
+    np.testing.assert_allclose(t, ref, rtol=1e-9, atol=1e-9)
+    on = samples.edge == fac.edge[0]
+    d0 = np.hypot(samples.x - fac.x[0], samples.y - fac.y[0])
+    d1 = np.hypot(samples.x - fac.x[1], samples.y - fac.y[1])
+    assert (owner[on & (d0 < d1 - 1)] == 0).all() and (owner[on & (d1 < d0 - 1)] == 1).all()
