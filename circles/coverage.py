@@ -198,6 +198,12 @@ def assess(
     if n_off:
         warnings.append(f"{n_off} demand unit(s) lie more than {snap_max_m:.0f} m from any walkable way; "
                         "they are counted as not covered")
+    n_fac_off = int(fac["off_network"].sum())
+    if n_fac_off:
+        names = fac.loc[fac["off_network"], "name"].astype(str).tolist()[:3] if "name" in fac else []
+        warnings.append(f"{n_fac_off} facilit{'y lies' if n_fac_off == 1 else 'ies lie'} more than {snap_max_m:.0f} m "
+                        f"from any walkable way{' (' + ', '.join(names) + (', ...' if n_fac_off > 3 else '') + ')' if names else ''}; "
+                        "they serve from the nearest street point: check their coordinates (or --coords)")
 
     results: list[CategoryResult] = []
     sfca_ratio = np.full(len(fac), np.nan)

@@ -195,3 +195,12 @@ def test_capacity_aware_access_in_assess(grid):
     np.testing.assert_allclose(r.facilities["capacity_per_1000"], [500.0, 1000 * 40 / 21], rtol=1e-4)
     np.testing.assert_allclose(r.demand["capacity_per_1000_elderly"], [500.0, 1000 * 40 / 21], rtol=1e-4)
     assert r.capacity["elderly"]["capacity_total"] == 50.0
+
+
+def test_off_network_facility_is_named_in_the_warnings(grid):
+    fac, dem = _frames([(500, 1400)], [(500, 1000), (0, 0)])  # 400 m north of the top street
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    assert bool(r.facilities["off_network"].iloc[0]) is True
+    assert any("1 facility lies more than 200 m" in w and "f0" in w for w in r.warnings)
+    # it still serves from the nearest street point: the unit on that street is covered
+    assert bool(r.demand["covered_elderly"].iloc[0]) is True
