@@ -209,7 +209,7 @@ def _osm_facilities(path: Path, profile, net, boundary):
     from circles.facilities import ledger_from_frame, facilities_from_osm
     from network.features import read_osm_features
 
-    keys = sorted({k for c in profile.categories for k, _ in c.osm_tags} | {"name"})
+    keys = sorted({k for c in profile.categories for rule in c.osm_tags for k in rule.keys} | {"name"})
     found = facilities_from_osm(read_osm_features(path, tag_keys=keys), profile)
     if found.empty:
         raise CirclesError(

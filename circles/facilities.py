@@ -1240,9 +1240,9 @@ def _problem(row: int | None, column: str | None, kind: str, zh: str, en: str) -
 def facilities_from_osm(features: gpd.GeoDataFrame, profile: Any) -> gpd.GeoDataFrame:
     """Facilities from OSM features, by each category's ``osm_tags`` rules.
 
-    A feature matches a category when any of the category's ``(key, value)`` rules holds
-    (value ``"*"``: the key is present with any value; a ``;``-separated tag value matches
-    each of its parts). Tiers with their own ``osm_tags`` set the tier. A feature matching two
+    A feature matches a category when any of the category's rules holds (every condition of
+    it: ``key=value``, or ``key!=value`` for "not"; value ``"*"``: the key is present with any
+    value; a ``;``-separated tag value matches each of its parts). Tiers with their own ``osm_tags`` set the tier. A feature matching two
     categories gives one row for each.
 
     Parameters
@@ -1302,19 +1302,27 @@ def facilities_from_osm(features: gpd.GeoDataFrame, profile: Any) -> gpd.GeoData
     )
 
 
-def _osm_mask(feats: pd.DataFrame, rules: Iterable[Sequence[str]]) -> np.ndarray:
+def _osm_mask(feats: pd.DataFrame, rules: Iterable[Any]) -> np.ndarray:
+    """Features matching any rule (`circles.profiles.OsmRule`: all of its conditions)."""
     mask = np.zeros(len(feats), dtype=bool)
-    for key, value in rules:
-        if key not in feats.columns:
-            continue
-        col = feats[key]
-        present = col.notna().to_numpy() & (col.astype(object).astype(str).str.strip() != "").to_numpy()
-        if value == "*":
-            mask |= present
-        else:
-            parts = col.astype(object).where(col.notna(), "").astype(str).str.split(";")
-            mask |= present & parts.map(lambda ps, v=value: v in [p.strip() for p in ps]).to_numpy(dtype=bool)
+    for rule in rules:
+        hit = np.ones(len(feats), dtype=bool)
+        for key, value, wanted in rule.conditions:
+            hit &= _osm_has(feats, key, value) == wanted
+        mask |= hit
     return mask
+
+
+def _osm_has(feats: pd.DataFrame, key: str, value: str) -> np.ndarray:
+    """Features whose tag `key` has `value` among its ``;``-separated parts (``*``: any value)."""
+    if key not in feats.columns:
+        return np.zeros(len(feats), dtype=bool)
+    col = feats[key]
+    present = col.notna().to_numpy() & (col.astype(object).astype(str).str.strip() != "").to_numpy()
+    if value == "*":
+        return present
+    parts = col.astype(object).where(col.notna(), "").astype(str).str.split(";")
+    return present & parts.map(lambda ps, v=value: v in [p.strip() for p in ps]).to_numpy(dtype=bool)
 
 
 def _osm_tag(feats: pd.DataFrame, i: int, *keys: str) -> str | None:

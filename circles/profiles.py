@@ -111,11 +111,28 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class OsmRule:
+    """One ``osm_tags`` rule: every condition must hold (``"k=v & k2!=v2"`` in the TOML).
+
+    A condition is ``(key, value, wanted)``: with ``wanted`` the tag has `value` among its
+    ``;``-separated parts (``*``: the key is present with any value); without it the tag does not
+    (``k!=*``: the key is absent).
+    """
+
+    conditions: tuple[tuple[str, str, bool], ...]
+    text: str
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _, _ in self.conditions)
+
+
+@dataclass(frozen=True)
 class Category:
     """A service category (``elderly``, ``meal``, ``child``) with its tiers, demand and aliases.
 
-    ``osm_tags`` are ``(key, value)`` pairs, any of which marks an OSM feature as this category
-    (value ``"*"`` = any value); they are a fallback, since OSM in China has few such features.
+    ``osm_tags`` are `OsmRule`s, any of which marks an OSM feature as this category; they are a
+    fallback, since OSM in China has few such features.
     """
 
     id: str
@@ -123,7 +140,7 @@ class Category:
     label_en: str
     tiers: tuple[Tier, ...]
     demand_column: str
-    osm_tags: tuple[tuple[str, str], ...]
+    osm_tags: tuple[OsmRule, ...]
     aliases: tuple[str, ...]
     source: str
 
@@ -323,15 +340,22 @@ class _Checker:
         return value
 
 
-def _osm_tags(ck: _Checker, table: dict, path: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
+def _osm_tags(ck: _Checker, table: dict, path: str) -> tuple[OsmRule, ...]:
+    rules = []
     for text in ck.texts(table, "osm_tags", path):
-        key, sep, value = (part.strip() for part in text.partition("="))
-        if not (key and sep and value):
-            ck.fail(path, f"osm_tags entry {text!r} must look like \"key=value\" "
-                          f"(value * = any), e.g. \"amenity=nursing_home\"")
-        pairs.append((key, value))
-    return tuple(pairs)
+        conditions = []
+        for part in text.split("&"):
+            key, sep, value = (p.strip() for p in part.partition("="))
+            negate = key.endswith("!")
+            key = key[:-1].strip() if negate else key
+            if not (key and sep and value):
+                ck.fail(path, f"osm_tags entry {text!r} must look like \"key=value\", with \"&\" between "
+                              "conditions and != for \"not\" (value * = any), e.g. \"amenity=nursing_home\" or "
+                              "\"social_facility=day_care & social_facility:for!=child\"")
+                break
+            conditions.append((key, value, not negate))
+        rules.append(OsmRule(tuple(conditions), text.strip()))
+    return tuple(rules)
 
 
 def _tier(ck: _Checker, tid: str, t: dict, path: str, presets: dict[str, SpeedPreset]) -> Tier:

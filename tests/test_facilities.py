@@ -514,22 +514,24 @@ def test_report_counts_and_format_report(profile):
 def test_facilities_from_osm_uses_the_profile_tags(profile):
     features = gpd.GeoDataFrame(
         {
-            "osm_type": ["node", "way", "node", "node", "node"],
-            "osm_id": [1, 2, 3, 4, 5],
-            "amenity": ["nursing_home", None, "childcare", "restaurant", "social_facility"],
-            "social_facility": [None, "soup_kitchen", None, None, "day_care"],
-            "social_facility:for": [None, None, None, None, "senior;juvenile"],
-            "name": ["敬老院", "幸福食堂", None, "饭馆", "日托"],
+            "osm_type": ["node", "way", "node", "node", "node", "node", "node"],
+            "osm_id": [1, 2, 3, 4, 5, 6, 7],
+            "amenity": ["nursing_home", None, "childcare", "restaurant", "social_facility", "social_facility",
+                        "social_facility"],
+            "social_facility": [None, "soup_kitchen", None, None, "day_care", "day_care", "day_care"],
+            "social_facility:for": [None, None, None, None, "senior;juvenile", "child", None],
+            "name": ["敬老院", "幸福食堂", None, "饭馆", "日托", "儿童日托", "日间照料"],
             "geometry": [Point(116.30, 39.99), box(116.31, 39.99, 116.3102, 39.9902), Point(116.32, 39.99),
-                         Point(116.33, 39.99), Point(116.34, 39.99)],
+                         Point(116.33, 39.99), Point(116.34, 39.99), Point(116.35, 39.99), Point(116.36, 39.99)],
         },
         crs="EPSG:4326",
     ).to_crs("EPSG:32650")
     fac = facilities_from_osm(features, profile)
     assert list(fac.columns) == [*FACILITY_COLUMNS, "geometry"] and fac.crs.equals("EPSG:4326")
     got = sorted(zip(fac["category"], fac["name"], fac["source_row"]))
-    assert got == [("child", "OSM 3", 3), ("child", "日托", 5), ("elderly", "敬老院", 1),
-                   ("elderly", "日托", 5), ("meal", "幸福食堂", 2)]
+    # a children's day care (social_facility:for=child) is not an elderly day care; one without `for` is
+    assert got == [("child", "OSM 3", 3), ("child", "儿童日托", 6), ("child", "日托", 5), ("elderly", "敬老院", 1),
+                   ("elderly", "日托", 5), ("elderly", "日间照料", 7), ("meal", "幸福食堂", 2)]
     meal = fac[fac["category"] == "meal"].iloc[0]
     assert meal["tier"] == "point"
     assert shapely.contains(box(116.31, 39.99, 116.3102, 39.9902), Point(meal["lon"], meal["lat"]))

@@ -68,7 +68,10 @@ def test_default_profile_values(default):
     assert all(t.speed_preset == "adult" and t.speed_kmh == 4.5 for t in child.tiers)
     assert elderly.tier("station").label_zh == "社区养老服务站/日间照料中心"
     assert child.tier("home").label_zh == "儿童之家"
-    assert ("social_facility:for", "senior") in elderly.osm_tags
+    assert "social_facility:for=senior" in [r.text for r in elderly.osm_tags]
+    day_care = next(r for r in elderly.osm_tags if r.text.startswith("social_facility=day_care"))
+    assert day_care.conditions == (("social_facility", "day_care", True), ("social_facility:for", "child", False),
+                                   ("social_facility:for", "juvenile", False))
 
 
 def test_default_age_shares_and_rules(default):
@@ -292,6 +295,7 @@ def test_invalid_tier_values_name_the_key(tmp_path, line, expected):
 @pytest.mark.parametrize("toml, expected", [
     ('[categories.elderly]\ndemand_column = "pop_80plus"', "demand_column must be one of pop_60plus"),
     ('[categories.elderly]\nosm_tags = ["amenity"]', 'must look like "key=value"'),
+    ('[categories.elderly]\nosm_tags = ["amenity=social_facility & "]', 'with "&" between conditions'),
     ("[speed_presets.elderly]\nspeed_kmh = 0", r"\[speed_presets.elderly\] speed_kmh must be a number > 0"),
     ("[age_shares]\npop_60plus = 18.7", r"pop_60plus must be a number > 0 and < 1.0, got 18.7"),
     ('[rules.elderly_centre_per_street]\ntier = "hub"', "tier 'hub' is not a tier of category 'elderly'"),
