@@ -151,3 +151,35 @@ def test_sample_minutes_with_two_facilities_on_one_edge():
     d0 = np.hypot(samples.x - fac.x[0], samples.y - fac.y[0])
     d1 = np.hypot(samples.x - fac.x[1], samples.y - fac.y[1])
     assert (owner[on & (d0 < d1 - 1)] == 0).all() and (owner[on & (d1 < d0 - 1)] == 1).all()
+
+
+@given(xy=st.lists(st.tuples(st.floats(0, 400), st.floats(0, 400)), min_size=1, max_size=4),
+       minutes=st.sampled_from([1.0, 3.0, 7.5]))
+@settings(max_examples=15, deadline=None)
+def test_every_area_contains_its_facility(xy, minutes):
+    from netfixtures import lonlat
+
+    net = _small_grid()
+    fac = snap_lonlat(net, *np.array([lonlat(x, y) for x, y in xy]).T)
+    cost = net.travel_time_s(3.6)
+    acc = nearest_source(net, fac, fac, cost)
+    areas = service_areas(net, fac, cost, minutes=minutes, node_minutes=acc.node_cost / 60,
+                          node_facility=acc.node_source, category="elderly").to_crs(net.crs)
+    pts = shapely.points(fac.x, fac.y)
+    union = areas[areas["kind"] == "union"].geometry.iloc[0]
+    assert all(union.contains(p) for p in pts)
+    rings = shapely.union_all(areas[areas["kind"] == "ring"].geometry.values)
+    assert rings.symmetric_difference(union).area < 0.02 * union.area  # rings tile the union
+    for k in range(len(fac)):
+        own = areas[(areas["kind"] == "facility_area") & (areas["facility"] == k)].geometry
+        assert len(own) == 1 and own.iloc[0].contains(pts[k])
+    assert set(areas.loc[areas["kind"] == "catchment", "facility"]) <= set(range(len(fac)))
+
+
+_GRID_NET = []
+
+
+def _small_grid():
+    if not _GRID_NET:
+        _GRID_NET.append(load_network(grid_ways(6, 80.0)))
+    return _GRID_NET[0]
