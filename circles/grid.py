@@ -35,20 +35,27 @@ class Grid:
 
     @classmethod
     def around(cls, x: np.ndarray, y: np.ndarray, cell: float, margin: float, *, max_cells: int) -> Grid:
-        """The grid covering the points plus `margin`, aligned to multiples of `cell`.
+        """The grid covering the points plus `margin` (see `Grid.covering`)."""
+        return cls.covering(float(x.min()), float(y.min()), float(x.max()), float(y.max()), cell, margin,
+                            max_cells=max_cells)
+
+    @classmethod
+    def covering(cls, xmin: float, ymin: float, xmax: float, ymax: float, cell: float, margin: float, *,
+                 max_cells: int) -> Grid:
+        """The grid covering a box plus `margin`, aligned to multiples of `cell`.
 
         When that would exceed `max_cells` cells, the cell grows (to a whole number of metres) until
         it fits: large windows are drawn more coarsely rather than slowly.
         """
-        w = float(x.max() - x.min()) + 2 * margin
-        h = float(y.max() - y.min()) + 2 * margin
+        w = xmax - xmin + 2 * margin
+        h = ymax - ymin + 2 * margin
         if (w / cell + 2) * (h / cell + 2) > max_cells:
             cell = float(math.ceil(cell * math.sqrt((w / cell + 2) * (h / cell + 2) / max_cells)))
         margin = max(margin, cell)
-        x0 = math.floor((float(x.min()) - margin) / cell) * cell
-        y1 = math.ceil((float(y.max()) + margin) / cell) * cell
-        n_cols = int(math.ceil((float(x.max()) + margin - x0) / cell))
-        n_rows = int(math.ceil((y1 - float(y.min()) + margin) / cell))
+        x0 = math.floor((xmin - margin) / cell) * cell
+        y1 = math.ceil((ymax + margin) / cell) * cell
+        n_cols = int(math.ceil((xmax + margin - x0) / cell))
+        n_rows = int(math.ceil((y1 - ymin + margin) / cell))
         return cls(x0, y1, cell, n_rows, n_cols)
 
     def flat_index(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:

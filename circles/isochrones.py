@@ -34,6 +34,7 @@ MAX_FACILITY_AREAS = 100  # per category; beyond it only unions, rings and catch
 AREA_CELL_M = 10.0
 MAX_AREA_CELLS = 4_000_000
 SAMPLE_STEP_M = AREA_CELL_M / 2  # street sample spacing: every cell a street crosses gets a sample
+SAMPLE_CHUNK = 2_000_000  # samples timed at a time
 
 
 def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.ndarray, node_owner: np.ndarray,
@@ -45,21 +46,27 @@ def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.n
     two-way edges, through ``v`` at ``t(v) + (1 − f)·c`` (``c`` the edge's minutes); a source
     point on the edge reaches it directly along the edge (forwards only on one-way edges).
     """
-    e, f = samples.edge, samples.fraction
-    c = edge_min[e]
-    tu = node_minutes[net.edge_u[e]] + f * c
-    tv = np.where(~net.edge_oneway[e], node_minutes[net.edge_v[e]] + (1.0 - f) * c, np.inf)
-    t = np.minimum(tu, tv)
-    owner = np.where(tu <= tv, node_owner[net.edge_u[e]], node_owner[net.edge_v[e]])
+    n = len(samples)
+    t = np.empty(n)
+    owner = np.empty(n, dtype=np.int32)
+    for lo in range(0, n, SAMPLE_CHUNK):  # in chunks: the temporaries stay small on big networks
+        sl = slice(lo, lo + SAMPLE_CHUNK)
+        e, f = samples.edge[sl], samples.fraction[sl].astype(float)
+        c = edge_min[e]
+        u, v = net.edge_u[e], net.edge_v[e]
+        tu = node_minutes[u] + f * c
+        tv = np.where(~net.edge_oneway[e], node_minutes[v] + (1.0 - f) * c, np.inf)
+        np.minimum(tu, tv, out=t[sl])
+        owner[sl] = np.where(tu <= tv, node_owner[u], node_owner[v])
     if sources is not None and len(sources):
         lo = np.searchsorted(samples.edge, sources.edge, side="left")
         hi = np.searchsorted(samples.edge, sources.edge, side="right")
         n = hi - lo
         which = np.repeat(np.arange(len(sources)), n)
         idx = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
-        d = samples.fraction[idx] - sources.fraction[which]
+        d = samples.fraction[idx].astype(float) - sources.fraction[which]
         one = net.edge_oneway[sources.edge[which]]
-        ts = np.where(one & (d < 0), np.inf, np.abs(d) * c[idx])
+        ts = np.where(one & (d < 0), np.inf, np.abs(d) * edge_min[sources.edge[which]])
         better = ts < t[idx]
         # several sources on one edge: the nearest wins (ties to the first)
         idx_b, ts_b, who = idx[better], ts[better], which[better]
@@ -71,26 +78,46 @@ def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.n
     return t, owner
 
 
-def _time_keys(t: np.ndarray, owner: np.ndarray, n_owners: int) -> tuple[np.ndarray, int, int]:
-    """``(time in tenths of a second) << bits | owner`` as one sortable integer, and its empty value."""
+def _key_format(t_max: float, n_owners: int) -> tuple[int, type, int]:
+    """Bits of the owner, integer type and empty value of the keys ``(time in 0.1 s) << bits | owner``."""
     bits = max(1, int(n_owners).bit_length())
-    tq = np.ceil(t * 600.0 - 1e-6).astype(np.int64)  # a sample at exactly T minutes stays inside
-    top = int(tq.max(initial=0)) + 1
+    top = int(np.ceil(t_max * 600.0)) + 1
     dtype = np.int32 if (top << bits) < np.iinfo(np.int32).max else np.int64
-    empty = int(np.iinfo(dtype).max)
-    return ((tq << bits) | owner).astype(dtype), bits, empty
+    return bits, dtype, int(np.iinfo(dtype).max)
+
+
+def _time_keys(t: np.ndarray, owner: np.ndarray, bits: int, dtype: type) -> np.ndarray:
+    """One sortable integer per sample: the smallest is the earliest time, ties to the lowest owner."""
+    tq = np.ceil(t * 600.0 - 1e-6).astype(np.int64)  # a sample at exactly T minutes stays inside
+    return ((tq << bits) | owner).astype(dtype)
 
 
 def _draw(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int, steps: list[float], width_m: float,
           cell_m: float, *, catchments: bool) -> tuple[list[dict], float]:
-    """Rings, union and (optionally) catchments of the samples reached within ``steps[-1]`` minutes."""
+    """Rings, union and (optionally) catchments of the samples reached within ``steps[-1]`` minutes.
+
+    The samples are painted in chunks (a million-node network has 18 M of them)."""
     keep = t <= steps[-1]
     if not keep.any():
         return [], cell_m
-    x, y = samples.x[keep], samples.y[keep]
-    key, bits, empty = _time_keys(t[keep], owner[keep], n_owners)
-    grid = Grid.around(x, y, cell_m, width_m, max_cells=MAX_AREA_CELLS)
-    band_key = disc_min(grid.paint_min(x, y, key, empty), band_radius_cells(width_m, grid.cell), empty)
+    chunks = [slice(lo, lo + SAMPLE_CHUNK) for lo in range(0, len(t), SAMPLE_CHUNK)]
+    box = np.array([np.inf, np.inf, -np.inf, -np.inf])
+    for sl in chunks:
+        k = keep[sl]
+        if k.any():
+            x, y = samples.x[sl][k], samples.y[sl][k]
+            box = np.minimum(box, [x.min(), y.min(), np.inf, np.inf])
+            box = np.maximum(box, [-np.inf, -np.inf, x.max(), y.max()])
+    bits, dtype, empty = _key_format(float(np.max(t, where=keep, initial=0.0)), n_owners)
+    grid = Grid.covering(*box.tolist(), cell_m, width_m, max_cells=MAX_AREA_CELLS)
+    painted = np.full(grid.n_rows * grid.n_cols, empty, dtype=dtype)
+    for sl in chunks:
+        k = keep[sl]
+        if k.any():
+            np.minimum.at(painted, grid.flat_index(samples.x[sl][k], samples.y[sl][k]),
+                          _time_keys(t[sl][k], owner[sl][k], bits, dtype))
+    painted = painted.reshape(grid.n_rows, grid.n_cols)
+    band_key = disc_min(painted, band_radius_cells(width_m, grid.cell), empty)
     filled = band_key != empty
     tq = band_key >> bits
     band = np.zeros(band_key.shape, np.uint8)
