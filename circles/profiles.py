@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -204,6 +204,12 @@ class Profile:
                                    f"{names}; make labels and aliases unique per category")
         object.__setattr__(self, "_lookup", lookup)
 
+    def __reduce__(self):
+        # pickled for worker processes: the read-only age-share mapping travels as a plain dict
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        state["age_shares"] = dict(self.age_shares)
+        return (_rebuild_profile, (state,))
+
     def category(self, category_id: str) -> Category:
         """The category with id ``category_id``; `CirclesError` listing the valid ids when unknown."""
         for cat in self.categories:
@@ -338,6 +344,10 @@ class _Checker:
             self.fail(path, f"{key} must be one of {', '.join(allowed)}, got {value!r}")
             return ""
         return value
+
+
+def _rebuild_profile(state: dict) -> Profile:
+    return Profile(**{**state, "age_shares": MappingProxyType(dict(state["age_shares"]))})
 
 
 def _osm_tags(ck: _Checker, table: dict, path: str) -> tuple[OsmRule, ...]:

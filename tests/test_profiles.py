@@ -355,3 +355,15 @@ def test_base_cycle_is_reported(tmp_path):
 def test_errors_are_value_errors(default):
     with pytest.raises(ValueError):
         default.match_category("")
+
+
+def test_profiles_pickle_for_worker_processes():
+    import pickle
+
+    for name in ("15min", "gb50180", "rural"):
+        p = load_profile(name)
+        q = pickle.loads(pickle.dumps(p))
+        assert q == p and q.category("elderly").tiers == p.category("elderly").tiers
+        assert dict(q.age_shares) == dict(p.age_shares)
+        with pytest.raises(TypeError):
+            q.age_shares["pop_60plus"] = 0.5  # still read-only
