@@ -13,7 +13,7 @@ import shapely
 from circles.coverage import CoverageReport, assess
 from circles.errors import CirclesError
 from circles.export import write_analysis
-from circles.isochrones import report_service_areas
+from circles.isochrones import drawing_record, report_service_areas
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None 
         record["sample_label"] = sample.label
     say("service areas ...")
     areas = report_service_areas(report, nets)
+    record["service_areas"] = drawing_record(areas)
     suggestions = _suggest(inp, report, nets, profile, say)
     if suggestions:
         record.update(suggest=inp.suggest, target_coverage=inp.target_coverage, budget=inp.budget,

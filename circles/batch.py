@@ -838,7 +838,7 @@ def _load_profile(name: str, minutes: float | None, speed_kmh: float | None):
 def _analyse(task: DistrictTask, s: BatchSettings, profile: Any) -> AnalysisResult:
     """The `circles analyze` pipeline on one district's extract (see `circles.analysis.run_analysis`)."""
     from circles.coverage import assess
-    from circles.isochrones import report_service_areas
+    from circles.isochrones import drawing_record, report_service_areas
     from network.build import build_network
     from network.modes import WALK_WAY_FACTORS, ModeRules
 
@@ -872,6 +872,7 @@ def _analyse(task: DistrictTask, s: BatchSettings, profile: Any) -> AnalysisResu
     record["notes"] = list(task.notes)
     record["district"] = task.name
     areas = report_service_areas(report, nets)
+    record["service_areas"] = drawing_record(areas)
     return AnalysisResult(report=report, service_areas=areas, inputs=record, lang=s.lang, notes=task.notes)
 
 

@@ -269,6 +269,13 @@ def _frame(rows: list[dict], net: CompactNetwork) -> gpd.GeoDataFrame:
     return g.to_crs("EPSG:4326")[cols]
 
 
+def drawing_record(areas: gpd.GeoDataFrame | None) -> dict:
+    """How the service areas were drawn, for summary.json: band half-width, grid cells, sample step."""
+    cells = sorted({float(c) for c in areas["cell_m"].dropna()}) if areas is not None and len(areas) else []
+    return {"band_m": AREA_WIDTH_M, "cell_m": cells, "sample_step_m": SAMPLE_STEP_M,
+            "facility_areas_up_to": MAX_FACILITY_AREAS}
+
+
 def report_service_areas(report, nets, *, per_facility: bool = True, width_m: float = AREA_WIDTH_M) -> gpd.GeoDataFrame:
     """Service areas of every category of a `CoverageReport` (on each category's first-tier network)."""
     frames = []
