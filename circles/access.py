@@ -261,11 +261,12 @@ def _take(snap: Snap, idx: np.ndarray) -> Snap:
 
 def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, vectorised."""
+    lens = np.asarray(lens, dtype=np.int64)
     total = int(lens.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    return shift + np.arange(total)
+    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(lens) - lens), lens)
+    return shift + np.arange(total, dtype=np.int64)
 
 
 def _gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from circles.access import _ranges
 from circles.analysis import AnalysisInputs, AnalysisResult
 from circles.errors import CirclesError
 from network.raw import RawWays
@@ -1201,16 +1202,6 @@ def _fingerprint(base: str, task: DistrictTask) -> str:
         h.update(json.dumps([str(c) for c in plain.columns]).encode())
         h.update(pd.util.hash_pandas_object(plain, index=False).to_numpy().tobytes())
     return h.hexdigest()[:32]
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for each start/length pair."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if lengths.sum() == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
-    return np.arange(int(ends[-1]), dtype=np.int64) + shift
 
 
 def _norm_header(value: Any) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from circles.access import LocalSearches, _gather, _take
+from circles.access import LocalSearches, _gather, _ranges, _take
 from circles.grid import Grid, band_radius_cells, disc_min, polygons
 from network.compact import CompactNetwork, EdgeSamples, Snap
 
@@ -61,9 +61,8 @@ def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.n
     if sources is not None and len(sources):
         lo = np.searchsorted(samples.edge, sources.edge, side="left")
         hi = np.searchsorted(samples.edge, sources.edge, side="right")
-        n = hi - lo
-        which = np.repeat(np.arange(len(sources)), n)
-        idx = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+        which = np.repeat(np.arange(len(sources)), hi - lo)
+        idx = _ranges(lo, hi - lo)
         d = samples.fraction[idx].astype(float) - sources.fraction[which]
         one = net.edge_oneway[sources.edge[which]]
         ts = np.where(one & (d < 0), np.inf, np.abs(d) * edge_min[sources.edge[which]])
@@ -255,7 +254,7 @@ def _samples_of(samples: EdgeSamples, edges: np.ndarray) -> EdgeSamples:
     """The samples of some edges (`edges` ascending); ``ptr`` counts within the subset."""
     lo, hi = samples.ptr[edges], samples.ptr[edges + 1]
     n = hi - lo
-    idx = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+    idx = _ranges(lo, n)
     return EdgeSamples(edge=samples.edge[idx], fraction=samples.fraction[idx], x=samples.x[idx], y=samples.y[idx],
                        ptr=np.concatenate([[0], np.cumsum(n)]))
 
