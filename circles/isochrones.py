@@ -297,4 +297,11 @@ def report_service_areas(report, nets, *, per_facility: bool = True, width_m: fl
                                     per_facility=per_facility, facility_index=sel, width_m=width_m))
     if not frames:
         return _frame([], None)
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    # the facility's name next to its row number, for whoever opens isochrones.geojson in QGIS
+    names = fac["name"].astype(object).where(fac["name"].notna(), None).to_numpy() if "name" in fac else None
+    k = out["facility"].to_numpy(int)
+    named = (k >= 0) & (names is not None)
+    out.insert(out.columns.get_loc("facility") + 1, "facility_name",
+               [names[i] if ok else None for i, ok in zip(k, named)] if names is not None else None)
+    return out

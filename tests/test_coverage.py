@@ -140,6 +140,9 @@ def test_service_areas_follow_the_network_and_contain_their_facility(grid):
     assert rings["minutes"].tolist() == [5.0]
     assert union.contains(r.facilities.geometry.iloc[1])
     assert set(areas[areas["kind"] == "catchment"]["facility"]) == {0, 1}
+    named = areas[areas["kind"].isin(["catchment", "facility_area"])]
+    assert (named["facility_name"] == named["facility"].map({0: "f0", 1: "f1"})).all()
+    assert areas.loc[areas["kind"] == "union", "facility_name"].isna().all()
 
 
 @pytest.mark.parametrize("name", ["beijing_haidian_wudaokou.osm"])
