@@ -60,8 +60,9 @@ class Grid:
 
     def flat_index(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the cell of each point in a raveled (row-major) grid."""
-        col = np.clip(((x - self.x0) // self.cell).astype(np.int64), 0, self.n_cols - 1)
-        row = np.clip(((self.y1 - y) // self.cell).astype(np.int64), 0, self.n_rows - 1)
+        inv = 1.0 / self.cell  # the points lie inside the grid, so truncation is the floor
+        col = np.clip(((x - self.x0) * inv).astype(np.int64), 0, self.n_cols - 1)
+        row = np.clip(((self.y1 - y) * inv).astype(np.int64), 0, self.n_rows - 1)
         return row * self.n_cols + col
 
     def paint_min(self, x: np.ndarray, y: np.ndarray, value: np.ndarray, empty: int) -> np.ndarray:
@@ -200,3 +201,45 @@ def polygons(labels: np.ndarray, grid: Grid, *, simplify: bool = True) -> tuple[
     single = counts == 1
     geoms[single] = parts[first[single]]
     return uniq, geoms
+
+
+MOSAIC_COLS = 4096  # width of the sheet small windows are laid out on
+
+
+def window_polygons(windows: list[tuple[np.ndarray, Grid]]) -> list[shapely.Geometry | None]:
+    """The outline of each window's True cells (as `polygons` draws one label), in one GDAL call.
+
+    Small windows cost GDAL more to set up than to trace: they are laid side by side on one sheet
+    (rows of windows, one empty cell between them), traced together, and each outline is moved
+    back to its own grid. Windows of different cell sizes go on separate sheets. None for a window
+    with no cell set.
+    """
+    out: list[shapely.Geometry | None] = [None] * len(windows)
+    by_cell: dict[float, list[int]] = {}
+    for i, (_, grid) in enumerate(windows):
+        by_cell.setdefault(grid.cell, []).append(i)
+    for cell, idx in by_cell.items():
+        # shelf packing: tallest first, left to right, a new shelf when the row is full
+        idx = sorted(idx, key=lambda i: -windows[i][0].shape[0])
+        place, row, col, shelf = {}, 0, 0, 0
+        for i in idx:
+            h, w = windows[i][0].shape
+            if col and col + w > MOSAIC_COLS:
+                row, col, shelf = row + shelf + 1, 0, 0
+            place[i] = (row, col)
+            col, shelf = col + w + 1, max(shelf, h)
+        n_rows = row + shelf
+        n_cols = max(place[i][1] + windows[i][0].shape[1] for i in idx)
+        sheet = np.zeros((n_rows, n_cols), np.int32)
+        for i in idx:
+            r, c = place[i]
+            mask = windows[i][0]
+            sheet[r:r + mask.shape[0], c:c + mask.shape[1]][mask] = i + 1
+        vals, geoms = polygons(sheet, Grid(0.0, 0.0, cell, n_rows, n_cols))
+        for v, g in zip(vals.tolist(), geoms):
+            i = v - 1
+            r, c = place[i]
+            grid = windows[i][1]
+            shift = np.array([grid.x0 - c * cell, grid.y1 + r * cell])
+            out[i] = shapely.transform(g, lambda xy, s=shift: xy + s)
+    return out

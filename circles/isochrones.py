@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from circles.access import LocalSearches, _gather, _ranges, _take
-from circles.grid import Grid, band_radius_cells, disc_min, polygons
+from circles.grid import Grid, band_radius_cells, disc_min, polygons, window_polygons
 from network.compact import CompactNetwork, EdgeSamples, Snap
 
 # Half-width (metres) of the band drawn around each reached street: the depth of the buildings and
@@ -91,14 +91,17 @@ def _time_keys(t: np.ndarray, owner: np.ndarray, bits: int, dtype: type) -> np.n
     return ((tq << bits) | owner).astype(dtype)
 
 
-def _draw(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int, steps: list[float], width_m: float,
-          cell_m: float, *, catchments: bool) -> tuple[list[dict], float]:
-    """Rings, union and (optionally) catchments of the samples reached within ``steps[-1]`` minutes.
+def _paint_band(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int, limit: float,
+                width_m: float, cell_m: float) -> tuple[np.ndarray, Grid, int, int] | None:
+    """The band of `width_m` around the samples reached within `limit` minutes, on a grid.
 
-    The samples are painted in chunks (a million-node network has 18 M of them)."""
-    keep = t <= steps[-1]
+    Returns ``(keys, grid, bits, empty)``: each cell's smallest key ``(time in 0.1 s) << bits |
+    owner`` within the band (`empty` outside), or None when no sample is reached. The samples are
+    painted in chunks (a million-node network has 18 M of them).
+    """
+    keep = t <= limit
     if not keep.any():
-        return [], cell_m
+        return None
     chunks = [slice(lo, lo + SAMPLE_CHUNK) for lo in range(0, len(t), SAMPLE_CHUNK)]
     box = np.array([np.inf, np.inf, -np.inf, -np.inf])
     for sl in chunks:
@@ -116,7 +119,16 @@ def _draw(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int,
             np.minimum.at(painted, grid.flat_index(samples.x[sl][k], samples.y[sl][k]),
                           _time_keys(t[sl][k], owner[sl][k], bits, dtype))
     painted = painted.reshape(grid.n_rows, grid.n_cols)
-    band_key = disc_min(painted, band_radius_cells(width_m, grid.cell), empty)
+    return disc_min(painted, band_radius_cells(width_m, grid.cell), empty), grid, bits, empty
+
+
+def _draw(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int, steps: list[float], width_m: float,
+          cell_m: float, *, catchments: bool) -> tuple[list[dict], float]:
+    """Rings, union and (optionally) catchments of the samples reached within ``steps[-1]`` minutes."""
+    painted = _paint_band(samples, t, owner, n_owners, steps[-1], width_m, cell_m)
+    if painted is None:
+        return [], cell_m
+    band_key, grid, bits, empty = painted
     filled = band_key != empty
     tq = band_key >> bits
     band = np.zeros(band_key.shape, np.uint8)
@@ -231,7 +243,7 @@ def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cel
     inc_edge = np.concatenate([np.arange(net.n_edges), np.arange(net.n_edges)])[order]
     node_min = np.full(net.n_nodes, np.inf)  # filled and cleared per facility
     no_owner = np.zeros(net.n_nodes, dtype=np.int64)
-    rows = []
+    windows: list[tuple[int, np.ndarray, Grid]] = []
     for part, nodes, dist in local.chunks(snaps):
         for k, i in enumerate(part.tolist()):
             one = _take(snaps, np.array([i]))
@@ -242,10 +254,14 @@ def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cel
             sub = _samples_of(samples, edges)
             t, _ = sample_minutes(net, sub, node_min, no_owner, edge_min, one)
             node_min[reached] = np.inf
-            drawn, cell = _draw(sub, t, np.zeros(len(t), np.int64), 1, [limit_min], width_m, cell_m, catchments=False)
-            if drawn:
-                rows.append({"kind": "facility_area", "minutes": limit_min, "minutes_from": 0.0,
-                             "facility": int(fidx[i]), "cell_m": cell, "geometry": drawn[0]["geometry"]})
+            painted = _paint_band(sub, t, np.zeros(len(t), np.int64), 1, limit_min, width_m, cell_m)
+            if painted is not None:
+                band_key, grid, _, empty = painted
+                windows.append((int(fidx[i]), band_key != empty, grid))
+    # every window traced in one polygonizer call (GDAL's per-call cost dominated small windows)
+    outlines = window_polygons([(mask, grid) for _, mask, grid in windows])
+    rows = [{"kind": "facility_area", "minutes": limit_min, "minutes_from": 0.0, "facility": f, "cell_m": grid.cell,
+             "geometry": g} for (f, _, grid), g in zip(windows, outlines) if g is not None]
     rows.sort(key=lambda r: r["facility"])
     return rows
 

@@ -183,3 +183,24 @@ def _small_grid():
     if not _GRID_NET:
         _GRID_NET.append(load_network(grid_ways(6, 80.0)))
     return _GRID_NET[0]
+
+
+def test_window_polygons_equal_one_call_per_window():
+    from circles.grid import window_polygons
+
+    rng = np.random.default_rng(4)
+    windows = []
+    for k in range(25):
+        h, w = rng.integers(3, 60, 2)
+        mask = ndimage.binary_dilation(rng.random((h, w)) < 0.05, iterations=2)
+        cell = 10.0 if k % 5 else 7.0  # two cell sizes: two sheets
+        windows.append((mask, Grid(x0=1000.0 * k, y1=5000.0 + 37.0 * k, cell=cell, n_rows=int(h), n_cols=int(w))))
+    windows.append((np.zeros((4, 4), bool), Grid(0.0, 0.0, 10.0, 4, 4)))
+    got = window_polygons(windows)
+    assert got[-1] is None
+    for (mask, grid), g in zip(windows[:-1], got[:-1]):
+        _, want = polygons(mask.astype(np.uint8), grid)
+        if not len(want):
+            assert g is None
+            continue
+        assert g.symmetric_difference(want[0]).area < 1e-6 * max(want[0].area, 1.0)
