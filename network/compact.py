@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -196,9 +197,26 @@ class CompactNetwork:
         """Directed adjacency matrix with one weight per edge, two-way edges in both directions.
 
         Parallel edges keep their smallest weight and self-loops are dropped, so scipy's
-        shortest-path routines give the same times as networkx on the multigraph.
+        shortest-path routines give the same times as networkx on the multigraph. The last few
+        matrices are kept (by a hash of the weights): one analysis asks for the same one several
+        times. Do not modify the matrix returned.
         """
         w = np.maximum(np.asarray(edge_weight, dtype=float), MIN_EDGE_TIME_S)
+        digest = hashlib.blake2b(w.tobytes(), digest_size=16).digest()
+        memo = self._csr_memo
+        if digest in memo:
+            return memo[digest]
+        m = self._build_csr(w)
+        memo[digest] = m
+        while len(memo) > 4:
+            memo.pop(next(iter(memo)))
+        return m
+
+    @cached_property
+    def _csr_memo(self) -> dict[bytes, sparse.csr_matrix]:
+        return {}
+
+    def _build_csr(self, w: np.ndarray) -> sparse.csr_matrix:
         two = ~self.edge_oneway
         rows = np.concatenate([self.edge_u, self.edge_v[two]])
         cols = np.concatenate([self.edge_v, self.edge_u[two]])
