@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import base64
 import copyreg
-import functools
 import hashlib
-import importlib.resources
 import io
-import json
 import math
 import re
 import tempfile
@@ -492,25 +489,6 @@ def suggestions_layer(sites: pd.DataFrame, base, scenario) -> gpd.GeoDataFrame |
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
 
 
-@functools.cache
-def _leaflet_files() -> tuple[bytes, str]:
-    root = importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
-    try:
-        js = (root / "leaflet.js").read_bytes()
-        css = (root / "leaflet.css").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise CirclesError("Leaflet is not installed (package django-js-lib-leaflet); "
-                           "install the project's dependencies (pip install -e .)") from exc
-
-    def inline(match: re.Match) -> str:
-        data = (root / "images" / match.group(1)).read_bytes()
-        return "url(data:image/png;base64," + base64.b64encode(data).decode("ascii") + ")"
-
-    css = re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css)
-    js = re.sub(rb"//# sourceMappingURL=\S+\s*$", b"", js)
-    return js, css
-
-
 def offline_leaflet(m):
     """Point a folium map's scripts and styles at the Leaflet bundled with the project, as data URIs.
 
@@ -519,8 +497,10 @@ def offline_leaflet(m):
     they are replaced by Leaflet itself, inlined: the map then draws with no internet at all.
     Returns the same map.
     """
-    js, css = _leaflet_files()
-    m.default_js = [("leaflet", "data:text/javascript;base64," + base64.b64encode(js).decode("ascii"))]
+    from circles.maps import _leaflet_assets
+
+    js, css, _ = _leaflet_assets()  # the same copy of Leaflet that map.html inlines
+    m.default_js = [("leaflet", "data:text/javascript;base64," + base64.b64encode(js.encode()).decode("ascii"))]
     m.default_css = [("leaflet_css", "data:text/css;base64," + base64.b64encode(css.encode()).decode("ascii"))]
     return m
 

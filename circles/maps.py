@@ -566,7 +566,6 @@ def coverage_map(
         _district_layer(m, districts, district_col, t, simplify_m)
 
     for i, res in enumerate(report.categories):
-        cat_label = _label(res, lang)
         colour = colours[res.category]
         show = res.category in shown
         first = len(m._children)

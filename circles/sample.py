@@ -37,6 +37,7 @@ import pyproj
 import shapely
 from shapely.geometry import Polygon
 
+from circles.access import _ranges
 from circles.errors import CirclesError
 from network.raw import RawWays
 
@@ -183,16 +184,6 @@ class _Namer:
         k, i = divmod(self._n, len(self._words))
         self._n += 1
         return self._words[i] + (_cn_number(k + 1) if k else "") + tail
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + c)`` for every (s, c), vectorised."""
-    counts = np.asarray(counts, dtype=np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(counts) - counts), counts)
-    return np.arange(total, dtype=np.int64) + shift
 
 
 # ----------------------------------------------------------------------------------------------
