@@ -64,6 +64,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench._common import atomic_write  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 DEFAULT_PBF = REPO.parent / "shared" / "data" / "osm" / "porto.osm.pbf"
 
@@ -316,31 +319,10 @@ def _short(file: str) -> str:
 
 
 def _walk_predicate(filter_str: str):
-    """osmnx's Overpass walk filter as a predicate on tags (same reading as bench.osmnx_reference)."""
-    from bench.osmnx_reference import _COND
+    """osmnx's walk filter (the string taken from osmnx in the parent) as a predicate on way tags."""
+    from bench.osmnx_reference import tags_predicate
 
-    conds = [(k, op, re.compile(v) if op in ("~", "!~") else v) for k, op, v in _COND.findall(filter_str)]
-
-    def keep(tags: dict[str, str]) -> bool:
-        for key, op, val in conds:
-            have = tags.get(key)
-            if not op:
-                if have is None:
-                    return False
-            elif op == "!~":
-                if have is not None and val.search(have):
-                    return False
-            elif op == "~":
-                if have is None or not val.search(have):
-                    return False
-            elif op == "=":
-                if have != val:
-                    return False
-            elif op == "!=" and have == val:
-                return False
-        return True
-
-    return keep
+    return tags_predicate(filter_str)
 
 
 def _bare_coverage(dist_fn, fac_nodes: dict, dem_nodes, weights: dict, timers: dict) -> dict[str, float]:
@@ -900,18 +882,6 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _med(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -1384,9 +1354,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.md_only:  # rewrite the tables from the JSON (after changing the layout)
         res = json.loads((a.out_dir / "analyze_porto.json").read_text(encoding="utf-8"))
         if "porto" in res:
-            _atomic_write(a.out_dir / "analyze_porto.md", _porto_md(res))
+            atomic_write(a.out_dir / "analyze_porto.md", _porto_md(res))
         if "growth" in res:
-            _atomic_write(a.out_dir / "analyze_growth.md", _growth_md({**res, "machine": res["growth"]["machine"]}))
+            atomic_write(a.out_dir / "analyze_growth.md", _growth_md({**res, "machine": res["growth"]["machine"]}))
         return 0
     if not a.skip_porto and not a.pbf.is_file():
         print(f"error: {a.pbf}: no such .osm.pbf file; pass the Porto extract with --pbf PATH", file=sys.stderr)
@@ -1401,14 +1371,14 @@ def main(argv: list[str] | None = None) -> int:
         if not a.skip_porto:
             res["porto"] = _run_porto(a, tmp, _say)
             res["machine"] = _machine()
-            _atomic_write(json_path, json.dumps(res, indent=2, ensure_ascii=False) + "\n")
-            _atomic_write(a.out_dir / "analyze_porto.md", _porto_md(res))
+            atomic_write(json_path, json.dumps(res, indent=2, ensure_ascii=False) + "\n")
+            atomic_write(a.out_dir / "analyze_porto.md", _porto_md(res))
         if not a.skip_growth:
             res["growth"] = _run_growth(a, tmp, _say)
             res.setdefault("machine", _machine())
             res["growth"]["machine"] = _machine()
-            _atomic_write(json_path, json.dumps(res, indent=2, ensure_ascii=False) + "\n")
-            _atomic_write(a.out_dir / "analyze_growth.md", _growth_md({**res, "machine": res["growth"]["machine"]}))
+            atomic_write(json_path, json.dumps(res, indent=2, ensure_ascii=False) + "\n")
+            atomic_write(a.out_dir / "analyze_growth.md", _growth_md({**res, "machine": res["growth"]["machine"]}))
     if "porto" in res and not a.skip_porto:
         print(_porto_md(res))
     if "growth" in res and not a.skip_growth:

@@ -52,6 +52,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench._common import atomic_write  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 DEFAULT_PBF = REPO.parent / "shared" / "data" / "osm" / "porto.osm.pbf"
 
@@ -274,18 +277,6 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _fmt_row(tool: str, s: dict[str, Any], nodes: Any, km: Any) -> str:
     km_s = f"{km:,.1f}" if isinstance(km, (int, float)) else str(km)
     nodes_s = f"{nodes:,}" if isinstance(nodes, int) else str(nodes)
@@ -475,8 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     res.update(machine=_machine(), summary=summary, runs=runs)
     md = _markdown(res)
     out_dir = a.out_dir
-    _atomic_write(out_dir / "network_porto.json", json.dumps(res, indent=2) + "\n")
-    _atomic_write(out_dir / "network_porto.md", md)
+    atomic_write(out_dir / "network_porto.json", json.dumps(res, indent=2) + "\n")
+    atomic_write(out_dir / "network_porto.md", md)
     print(md)
     return 0
 

@@ -67,6 +67,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench._common import atomic_write  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 DATA = REPO.parent / "shared" / "data" / "osm"
 
@@ -325,18 +327,6 @@ def _markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--instances", default=",".join(INSTANCES))
@@ -354,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.report_only:
         res = json.loads((a.out / "siting.json").read_text(encoding="utf-8"))
         md = _markdown(res)
-        _atomic_write(a.out / "siting.md", md)
+        atomic_write(a.out / "siting.md", md)
         print(md)
         return 0
     from network import load_network
@@ -382,9 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     machine["loadavg_at_end"] = os.getloadavg()
     res = {"machine": machine, "repeats": a.repeats, "speed_kmh": SPEED_KMH, "threshold_s": THRESHOLD_S, "p": P,
            "seed": SEED, "rows": rows}
-    _atomic_write(a.out / "siting.json", json.dumps(res, indent=1, default=float))
+    atomic_write(a.out / "siting.json", json.dumps(res, indent=1, default=float))
     md = _markdown(res)
-    _atomic_write(a.out / "siting.md", md)
+    atomic_write(a.out / "siting.md", md)
     print(md)
     return 0
 

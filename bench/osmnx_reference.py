@@ -20,8 +20,12 @@ def osmnx_way_filter(network_type: str = "walk"):
     """A predicate on a way's tags equivalent to osmnx's Overpass filter for `network_type`."""
     from osmnx import _overpass
 
-    conds = [(k, op, re.compile(v) if op in ("~", "!~") else v)
-             for k, op, v in _COND.findall(_overpass._get_network_filter(network_type))]
+    return tags_predicate(_overpass._get_network_filter(network_type))
+
+
+def tags_predicate(filter_str: str):
+    """A predicate on a way's tags for an Overpass filter string (``["k"~"v"]["k2"!="w"]...``)."""
+    conds = [(k, op, re.compile(v) if op in ("~", "!~") else v) for k, op, v in _COND.findall(filter_str)]
 
     def keep(tags: dict[str, str]) -> bool:
         for key, op, val in conds:
