@@ -376,15 +376,14 @@ def _gap_areas(report: CoverageReport, category_id: str, buffer_m: float) -> gpd
     from scipy import ndimage
 
     from circles.grid import Grid, band_radius_cells, disc_min, polygons
+    from network.build import utm_crs
 
     res = report.category(category_id)
     units = uncovered_units(report, category_id)
     cols = ["rank", "category", "units", "demand_column", "demand_uncovered", "population", "max_minutes", "geometry"]
     if units.empty:
         return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
-    lon = float(np.median(units.geometry.x))
-    lat = float(np.median(units.geometry.y))
-    metric = f"EPSG:{(32600 if lat >= 0 else 32700) + int((lon + 180) // 6) % 60 + 1}"  # the units' UTM zone
+    metric = utm_crs(float(np.median(units.geometry.x)), float(np.median(units.geometry.y)))
     pts = units.to_crs(metric).geometry.values
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     grid = Grid.around(x, y, buffer_m / GAP_CELLS_PER_BUFFER, buffer_m, max_cells=GAP_MAX_CELLS)

@@ -236,11 +236,7 @@ def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cel
     local = LocalSearches(net, edge_cost_s, limit_min * 60.0)
     edge_min = edge_cost_s / 60.0
     samples = net.edge_samples(SAMPLE_STEP_M)
-    # node -> the edges that end at it
-    ends = np.concatenate([net.edge_u, net.edge_v])
-    order = np.argsort(ends, kind="stable")
-    inc_ptr = np.searchsorted(ends[order], np.arange(net.n_nodes + 1))
-    inc_edge = np.concatenate([np.arange(net.n_edges), np.arange(net.n_edges)])[order]
+    inc_ptr, inc_edge = net.node_edges
     node_min = np.full(net.n_nodes, np.inf)  # filled and cleared per facility
     no_owner = np.zeros(net.n_nodes, dtype=np.int64)
     windows: list[tuple[int, np.ndarray, Grid]] = []

@@ -257,6 +257,14 @@ class CompactNetwork:
         return seg_start, seg_edge, seg_offset, shapely.STRtree(lines)
 
     @cached_property
+    def node_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Edges ending at each node, CSR-style: ``edges[ptr[v]:ptr[v+1]]`` touch node ``v``."""
+        ends = np.concatenate([self.edge_u, self.edge_v])
+        order = np.argsort(ends, kind="stable")
+        ptr = np.searchsorted(ends[order], np.arange(self.n_nodes + 1))
+        return ptr, np.concatenate([np.arange(self.n_edges), np.arange(self.n_edges)])[order]
+
+    @cached_property
     def _sample_cache(self) -> dict[float, EdgeSamples]:
         return {}
 
