@@ -9,6 +9,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from circles.errors import CirclesError
+from network.arrays import csr_gather, ranges
 from network.compact import MIN_EDGE_TIME_S, CompactNetwork, Snap
 
 
@@ -195,7 +196,7 @@ class LocalSearches:
         try:
             starts = self.indptr[nodes]
             lens = self.indptr[nodes + 1] - starts
-            pos = _ranges(starts, lens)
+            pos = ranges(starts, lens)
             src = np.repeat(np.arange(m), lens)
             dst = loc[self.indices[pos]]
             keep = dst >= 0
@@ -223,7 +224,7 @@ class LocalSearches:
             step = max(1, _CHUNK_CELLS // max(len(nodes), 1))
             for lo in range(0, len(idx), step):
                 part = idx[lo:lo + step]
-                yield part, nodes, self.search(_take(points, part), nodes)
+                yield part, nodes, self.search(points.take(part), nodes)
 
 
 @dataclass(frozen=True)
@@ -251,27 +252,6 @@ class CoverageSets:
     @property
     def shape(self) -> tuple[int, int]:
         return self.covers.shape
-
-
-def _take(snap: Snap, idx: np.ndarray) -> Snap:
-    """The points `idx` of a snap."""
-    return Snap(snap.edge[idx], snap.offset_m[idx], snap.fraction[idx], snap.distance_m[idx],
-                snap.x[idx], snap.y[idx], snap.off_network[idx], snap.max_distance_m)
-
-
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, vectorised."""
-    lens = np.asarray(lens, dtype=np.int64)
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(lens) - lens), lens)
-    return shift + np.arange(total, dtype=np.int64)
-
-
-def _gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The column indices of `rows` of a CSR structure, concatenated (no scipy fancy indexing)."""
-    return indices[_ranges(indptr[rows], indptr[rows + 1] - indptr[rows])]
 
 
 def coverage_sets(
@@ -329,7 +309,7 @@ def coverage_sets(
     live_units = np.flatnonzero(~demand.off_network)
     live_cands = np.flatnonzero(~candidates.off_network)
     if len(live_units) and len(live_cands):
-        units = _take(demand, live_units)
+        units = demand.take(live_units)
         # node -> demand units on an edge that touches it
         ue, ve = net.edge_u[units.edge], net.edge_v[units.edge]
         k = np.arange(len(units))
@@ -341,19 +321,19 @@ def coverage_sets(
         node_cost = np.full(n, np.inf)  # one full-size row, filled and cleared per candidate
         inc_ptr, inc_ind = incidence.indptr, incidence.indices
         local = LocalSearches(net, edge_cost, threshold_s)
-        cands = _take(candidates, live_cands)
+        cands = candidates.take(live_cands)
         for part, nodes, dist in local.chunks(cands):
             for r, c_local in enumerate(part.tolist()):
                 finite = np.isfinite(dist[r])
                 reached = nodes[finite]
                 node_cost[reached] = dist[r][finite]
-                near = _gather(inc_ptr, inc_ind, reached)
+                near = csr_gather(inc_ptr, inc_ind, reached)
                 e = cands.edge[c_local]
                 lo, hi = np.searchsorted(by_edge_sorted, [e, e + 1])
                 near = np.unique(np.concatenate([near, by_edge_order[lo:hi]]))
                 if len(near):
-                    one = _take(cands, np.array([c_local]))
-                    cost, _ = _to_targets(net, one, _take(units, near), edge_cost, node_cost, no_source)
+                    one = cands.take(np.array([c_local]))
+                    cost, _ = _to_targets(net, one, units.take(near), edge_cost, node_cost, no_source)
                     ok = cost <= threshold_s
                     if ok.any():
                         rows.append(live_cands[c_local])

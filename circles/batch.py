@@ -59,9 +59,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from circles.access import _ranges
+from network.arrays import ranges
 from circles.analysis import AnalysisInputs, AnalysisResult
-from circles.errors import CirclesError
+from circles.errors import USER_ERRORS, CirclesError, ExtentError, OutsideDataError
 from network.raw import RawWays
 
 log = logging.getLogger(__name__)
@@ -411,7 +411,7 @@ def run_district(task: DistrictTask, settings: BatchSettings) -> DistrictOutcome
         rows = _district_rows(task, result.report, settings.lang)
         return DistrictOutcome(task.name, task.folder, "ok", "", rows, files, round(time.perf_counter() - t0, 3),
                                round(time.process_time() - c0, 3))
-    except CirclesError as exc:
+    except USER_ERRORS as exc:
         cause = _one_line(str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug or a resource problem in one district must not stop the batch
         log.exception("district %s: unexpected error", task.name)
@@ -472,7 +472,7 @@ def extract_ways(raw: RawWays, bbox: tuple[float, float, float, float], *, index
                        np.zeros(1, np.int64), np.zeros(0, np.int64), [])
     starts = raw.way_offsets[ways]
     lengths = raw.way_offsets[ways + 1] - starts
-    pos = _ranges(starts, lengths)
+    pos = ranges(starts, lengths)
     refs = raw.refs[pos]
     node_pos = index.ref_node[pos]
     nodes = np.unique(node_pos[node_pos >= 0])
@@ -857,10 +857,8 @@ def _analyse(task: DistrictTask, s: BatchSettings, profile: Any) -> AnalysisResu
         try:
             net = build_network(task.ways, rules=rules, boundary=task.boundary, buffer_m=s.buffer_m,
                                 source=s.network_label)
-        except CirclesError as exc:
-            if "does not intersect" in str(exc) or "no ways usable" in str(exc):
-                raise CirclesError(_not_covered(m, s)) from None
-            raise
+        except OutsideDataError:
+            raise ExtentError(_not_covered(m, s)) from None
         nets["walk" if m == s.mode else m] = net
     districts = gpd.GeoDataFrame({"district": [task.name]}, geometry=[task.boundary], crs="EPSG:4326")
     report = assess(nets, task.facilities, task.demand, profile=profile, boundary=task.boundary,
@@ -1293,7 +1291,7 @@ def batch_cmd(network, sample, mode, buffer_m, facilities_path, coords, populati
         say = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
         result = run_batch(inputs, Path(out_dir), workers=workers, scheduler=scheduler, resume=resume,
                            progress=False if quiet else None, say=say)
-    except CirclesError as exc:
+    except USER_ERRORS as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from circles.errors import CirclesError
+from circles.errors import USER_ERRORS, CirclesError
 
 log = logging.getLogger("circles")
 
@@ -20,7 +20,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except CirclesError as exc:
+        except USER_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except FileNotFoundError as exc:

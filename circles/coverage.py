@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from circles.access import _take, coverage_sets, nearest_source
+from circles.access import coverage_sets, nearest_source
 from circles.errors import CirclesError
 from network.compact import CompactNetwork, Snap
 
@@ -248,7 +248,7 @@ def assess(
             has_cap = np.isfinite(cap) & (cap > 0)
             if has_cap.any():  # capacity-aware access (2SFCA) within this tier's threshold
                 with_cap = np.flatnonzero(has_cap)
-                reach = coverage_sets(net, _take(sub, with_cap), dsnaps[tier.mode], cost,
+                reach = coverage_sets(net, sub.take(with_cap), dsnaps[tier.mode], cost,
                                       threshold_s=threshold * 60.0).covers
                 ratio, acc_cap = two_step_fca(reach, cap[with_cap], weights)
                 sfca_ratio[sel[with_cap]] = ratio * 1000.0

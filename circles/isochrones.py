@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from circles.access import LocalSearches, _gather, _ranges, _take
+from circles.access import LocalSearches
+from network.arrays import csr_gather, ranges
 from circles.grid import Grid, band_radius_cells, disc_min, polygons, window_polygons
 from network.compact import CompactNetwork, EdgeSamples, Snap
 
@@ -62,7 +63,7 @@ def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.n
         lo = np.searchsorted(samples.edge, sources.edge, side="left")
         hi = np.searchsorted(samples.edge, sources.edge, side="right")
         which = np.repeat(np.arange(len(sources)), hi - lo)
-        idx = _ranges(lo, hi - lo)
+        idx = ranges(lo, hi - lo)
         d = samples.fraction[idx].astype(float) - sources.fraction[which]
         one = net.edge_oneway[sources.edge[which]]
         ts = np.where(one & (d < 0), np.inf, np.abs(d) * edge_min[sources.edge[which]])
@@ -242,11 +243,11 @@ def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cel
     windows: list[tuple[int, np.ndarray, Grid]] = []
     for part, nodes, dist in local.chunks(snaps):
         for k, i in enumerate(part.tolist()):
-            one = _take(snaps, np.array([i]))
+            one = snaps.take(np.array([i]))
             finite = np.isfinite(dist[k])
             reached = nodes[finite]
             node_min[reached] = dist[k][finite] / 60.0
-            edges = np.unique(np.concatenate([_gather(inc_ptr, inc_edge, reached), one.edge]))
+            edges = np.unique(np.concatenate([csr_gather(inc_ptr, inc_edge, reached), one.edge]))
             sub = _samples_of(samples, edges)
             t, _ = sample_minutes(net, sub, node_min, no_owner, edge_min, one)
             node_min[reached] = np.inf
@@ -266,7 +267,7 @@ def _samples_of(samples: EdgeSamples, edges: np.ndarray) -> EdgeSamples:
     """The samples of some edges (`edges` ascending); ``ptr`` counts within the subset."""
     lo, hi = samples.ptr[edges], samples.ptr[edges + 1]
     n = hi - lo
-    idx = _ranges(lo, n)
+    idx = ranges(lo, n)
     return EdgeSamples(edge=samples.edge[idx], fraction=samples.fraction[idx], x=samples.x[idx], y=samples.y[idx],
                        ptr=np.concatenate([[0], np.cumsum(n)]))
 

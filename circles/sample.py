@@ -37,7 +37,7 @@ import pyproj
 import shapely
 from shapely.geometry import Polygon
 
-from circles.access import _ranges
+from network.arrays import ranges
 from circles.errors import CirclesError
 from network.raw import RawWays
 
@@ -238,7 +238,7 @@ class _Ways:
         last = np.searchsorted(hc, hi[v], "right")
         n = last - first
         vi = np.repeat(v, n)
-        hi_ = order[_ranges(first, n)]
+        hi_ = order[ranges(first, n)]
         keep = (lo[hi_] <= c[vi]) & (c[vi] <= hi[hi_])
         return hi_[keep], vi[keep]
 
@@ -568,11 +568,11 @@ def _build_parcel_paths(p: _Parcels, ways: _Ways, rng: np.random.Generator) -> _
     gx = np.rint(ix0[px_of] + (ix1 - ix0)[px_of] * kx / (nx[px_of] - 1)).astype(np.int32)
     gy = np.rint(iy0[py_of] + (iy1 - iy0)[py_of] * ky / (ny[py_of] - 1)).astype(np.int32)
     # east-west paths: one way per (parcel, row) through every column of the parcel
-    hx = gx[_ranges(xstart[py_of], nx[py_of])]
+    hx = gx[ranges(xstart[py_of], nx[py_of])]
     hy = np.repeat(gy, nx[py_of])
     # north-south paths
     vx = np.repeat(gx, ny[px_of])
-    vy = gy[_ranges(ystart[px_of], ny[px_of])]
+    vy = gy[ranges(ystart[px_of], ny[px_of])]
     ring_h = (ky == 0) | (ky == ny[py_of] - 1)
     ring_v = (kx == 0) | (kx == nx[px_of] - 1)
     ways.add_free(hx, hy, nx[py_of], _path_tags(kind[py_of], ring_h))

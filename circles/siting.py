@@ -60,7 +60,7 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from circles.access import CoverageSets, _take, coverage_sets
+from circles.access import CoverageSets, coverage_sets
 from circles.errors import CirclesError
 from network.compact import CompactNetwork
 
@@ -1484,7 +1484,7 @@ def suggest_sites(
         notes.append(f"{int((~on).sum())} of {n_given} candidates lie more than {snap_max_m:g} m from any walkable way "
                      "and were left out")
     used = frame[on]
-    csnap = _take(csnap, np.flatnonzero(on))
+    csnap = csnap.take(np.flatnonzero(on))
     n_used = len(used)
     if n_sites is not None and n_sites > n_used:
         raise CirclesError(f"n_sites={n_sites} is more than the {n_used} usable candidate sites"

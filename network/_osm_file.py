@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import osmium
 
-from circles.errors import CirclesError
+from network.errors import NetworkError
 from network.raw import WAY_TAGS, RawWays
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def read_highway_ways(path: Path) -> RawWays:
     """
     path = Path(path)
     if not path.exists():
-        raise CirclesError(f"{path}: file not found; check the path (an OSM .osm/.osm.pbf file is expected)")
+        raise NetworkError(f"{path}: file not found; check the path (an OSM .osm/.osm.pbf file is expected)")
     try:
         extra: dict[int, dict[str, str]] = {}
         rare_pass = (
@@ -75,10 +75,10 @@ def read_highway_ways(path: Path) -> RawWays:
             tags.append(t)
             refs.extend([(n.ref, n.x, n.y) for n in w.nodes])
             offsets.append(len(refs))
-    except CirclesError:
+    except NetworkError:
         raise
     except RuntimeError as exc:  # libosmium: truncated or corrupt file, unknown format
-        raise CirclesError(
+        raise NetworkError(
             f"{path}: not a readable OSM file ({str(exc).strip() or type(exc).__name__}); "
             "export it again as .osm or .osm.pbf (the file may be truncated)"
         ) from None

@@ -11,7 +11,8 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from circles.errors import CirclesError
+from network.arrays import ranges
+from network.errors import NetworkError, OutsideDataError
 from network.compact import CompactNetwork
 from network.modes import ModeRules, drive_speed_kmh
 from network.raw import RawWays
@@ -38,22 +39,6 @@ def _present(idx: np.ndarray, n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     mask[idx] = True
     return np.flatnonzero(mask)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for each start/length pair, vectorised."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    out = np.ones(total, dtype=np.int64)
-    nz = lengths > 0
-    s = np.asarray(starts, dtype=np.int64)[nz]
-    ln = lengths[nz]
-    out[0] = s[0]
-    head = np.concatenate([[0], np.cumsum(ln)[:-1]])
-    out[head[1:]] = s[1:] - (s[:-1] + ln[:-1] - 1)
-    return np.cumsum(out)
 
 
 def build_network(
@@ -95,7 +80,7 @@ def build_network(
     keep = np.fromiter((rules.keeps(t) for t in raw.way_tags), dtype=bool, count=n_raw_ways)
     kept = np.flatnonzero(keep)
     if len(kept) == 0:
-        raise CirclesError(
+        raise OutsideDataError(
             f"{label}: no ways usable for mode {rules.mode!r} ({n_raw_ways} highway ways read); "
             "check that the file covers streets, or try another --mode"
         )
@@ -115,7 +100,7 @@ def build_network(
     starts = raw.way_offsets[kept]
     lengths = raw.way_offsets[kept + 1] - starts
     way_of = np.repeat(np.arange(len(kept)), lengths)
-    pos = _ranges(starts, lengths)
+    pos = ranges(starts, lengths)
     rev = direction[way_of] < 0
     if rev.any():
         first = np.repeat(starts, lengths)
@@ -144,7 +129,7 @@ def build_network(
         nidx = np.where((nidx >= 0) & inside[np.maximum(nidx, 0)], nidx, -1)
         if not (nidx >= 0).any():
             b = boundary.bounds
-            raise CirclesError(
+            raise OutsideDataError(
                 f"{label}: the boundary (lon {b[0]:.4f}–{b[2]:.4f}, lat {b[1]:.4f}–{b[3]:.4f}) does not "
                 "intersect the ways of the data; check the boundary file and its CRS, or use a larger extract"
             )
@@ -167,7 +152,7 @@ def build_network(
     seq_way = way_of[keep_pos]
     run_len = run_len[good_run]
     if len(run_len) == 0:
-        raise CirclesError(f"{label}: no ways usable for mode {rules.mode!r} remain after clipping; use a larger extract")
+        raise OutsideDataError(f"{label}: no ways usable for mode {rules.mode!r} remain after clipping; use a larger extract")
     run_off = np.concatenate([[0], np.cumsum(run_len)])
     run_way = seq_way[run_off[:-1]]
 
@@ -245,7 +230,7 @@ def build_network(
     e_len, e_w, e_t = [p_len[simple_idx]], [p_w[simple_idx]], [p_t[simple_idx]]
     e_first = [simple_idx]
     g_counts = [p_end[simple_idx] - p_start[simple_idx] + 1]
-    g_nodes = [seq[_ranges(p_start[simple_idx], g_counts[0])]]
+    g_nodes = [seq[ranges(p_start[simple_idx], g_counts[0])]]
     if chains:
         cu, cv, cl, cw, ct, cf, cn, cg = [], [], [], [], [], [], [], []
         for chain in chains:

@@ -13,7 +13,7 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from circles.errors import CirclesError
+from network.errors import NetworkError
 
 # A node at an edge's end is reached at this time (s) at least: scipy's shortest-path routines
 # ignore explicit zeros in sparse matrices, so zero-length edges get this instead.
@@ -68,6 +68,11 @@ class Snap:
 
     def __len__(self) -> int:
         return len(self.edge)
+
+    def take(self, idx: np.ndarray) -> Snap:
+        """The points `idx` (positions or a boolean mask) of this snap, as a new `Snap`."""
+        return Snap(self.edge[idx], self.offset_m[idx], self.fraction[idx], self.distance_m[idx],
+                    self.x[idx], self.y[idx], self.off_network[idx], self.max_distance_m)
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,11 +189,11 @@ class CompactNetwork:
         """
         if speed_kmh is None:
             if self.mode != "drive":
-                raise CirclesError(f"speed_kmh is needed for a {self.mode} network, e.g. speed_kmh=3.6")
+                raise NetworkError(f"speed_kmh is needed for a {self.mode} network, e.g. speed_kmh=3.6")
             t = self.edge_drive_time_s
         else:
             if not speed_kmh > 0:
-                raise CirclesError(f"speed_kmh is {speed_kmh}; a speed must be > 0 km/h (e.g. 3.6 for elderly walkers)")
+                raise NetworkError(f"speed_kmh is {speed_kmh}; a speed must be > 0 km/h (e.g. 3.6 for elderly walkers)")
             length = self.edge_weighted_length_m if way_factors else self.edge_length_m
             t = length / (speed_kmh / 3.6)
         return np.maximum(t, MIN_EDGE_TIME_S)
@@ -278,7 +283,7 @@ class CompactNetwork:
         if step_m in self._sample_cache:
             return self._sample_cache[step_m]
         if not (np.isfinite(step_m) and step_m > 0):
-            raise CirclesError(f"step_m is {step_m!r}; give a sample spacing > 0 metres, e.g. 5")
+            raise NetworkError(f"step_m is {step_m!r}; give a sample spacing > 0 metres, e.g. 5")
         seg_start, seg_edge, seg_offset = self._seg_arrays
         x0, y0 = self.geom_x[seg_start], self.geom_y[seg_start]
         dx, dy = self.geom_x[seg_start + 1] - x0, self.geom_y[seg_start + 1] - y0
@@ -355,13 +360,13 @@ class CompactNetwork:
         x = np.atleast_1d(np.asarray(x, dtype=float))
         y = np.atleast_1d(np.asarray(y, dtype=float))
         if x.shape != y.shape:
-            raise CirclesError(f"snap: x has {len(x)} values but y has {len(y)}; give one x and one y per point")
+            raise NetworkError(f"snap: x has {len(x)} values but y has {len(y)}; give one x and one y per point")
         n = len(x)
         if n == 0:
             e = np.zeros(0)
             return Snap(e.astype(np.int64), e, e, e, e, e, e.astype(bool), max_distance_m)
         if not np.all(np.isfinite(x) & np.isfinite(y)):
-            raise CirclesError("snap: some points have missing or infinite coordinates; drop or fix them first")
+            raise NetworkError("snap: some points have missing or infinite coordinates; drop or fix them first")
         seg_start, seg_edge, seg_offset, tree = self._segments
         pts = shapely.points(x, y)
         (pi, si), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)

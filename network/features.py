@@ -14,7 +14,7 @@ import osmium
 import pandas as pd
 import shapely
 
-from circles.errors import CirclesError
+from network.errors import NetworkError
 from network._osm_file import OSM_SUFFIXES, is_osm_path
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def read_osm_features(
 
     Raises
     ------
-    CirclesError
+    NetworkError
         When the file is missing, has an unknown suffix or cannot be parsed, or when `tag_keys`
         or `kinds` are invalid.
 
@@ -82,7 +82,7 @@ def read_osm_features(
     if "building" in wanted:
         filter_keys.add("building")
     if not filter_keys:
-        raise CirclesError(
+        raise NetworkError(
             f"tag_keys {list(keys)!r} select no POIs; add a key such as 'amenity' or pass kinds=('building',)"
         )
 
@@ -130,11 +130,11 @@ def read_osm_features(
             geoms.append(geom)
             for k in keys:
                 records[k].append(tags.get(k))
-    except CirclesError:
+    except NetworkError:
         raise
     except RuntimeError as exc:  # libosmium: truncated or corrupt file, unknown format
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise CirclesError(
+        raise NetworkError(
             f"{path}: not a readable OSM file ({detail}); export it again as .osm or .osm.pbf "
             "(the file may be truncated)"
         ) from None
@@ -232,11 +232,11 @@ def parse_levels(values: Sequence[object] | pd.Series) -> np.ndarray:
 def _check_path(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
-        raise CirclesError(f"{path}: file not found; check the path (an OSM .osm/.osm.pbf file is expected)")
+        raise NetworkError(f"{path}: file not found; check the path (an OSM .osm/.osm.pbf file is expected)")
     if path.is_dir():
-        raise CirclesError(f"{path}: is a folder, not an OSM file; pass the .osm or .osm.pbf file inside it")
+        raise NetworkError(f"{path}: is a folder, not an OSM file; pass the .osm or .osm.pbf file inside it")
     if not is_osm_path(path):
-        raise CirclesError(
+        raise NetworkError(
             f"{path}: unknown OSM file type; rename or convert it to one of {', '.join(OSM_SUFFIXES)}"
         )
     return path
@@ -244,11 +244,11 @@ def _check_path(path: str | Path) -> Path:
 
 def _check_tag_keys(tag_keys: Sequence[str]) -> tuple[str, ...]:
     if isinstance(tag_keys, str):
-        raise CirclesError(f"tag_keys {tag_keys!r} is one string; pass a list of keys, e.g. ['amenity', 'name']")
+        raise NetworkError(f"tag_keys {tag_keys!r} is one string; pass a list of keys, e.g. ['amenity', 'name']")
     keys = tuple(dict.fromkeys(tag_keys))
     bad = [k for k in keys if not isinstance(k, str) or not k or k in ("osm_type", "osm_id", "kind", "geometry")]
     if bad or not keys:
-        raise CirclesError(
+        raise NetworkError(
             f"tag_keys {list(tag_keys)!r}: {bad[0]!r} is not a usable OSM key; pass non-empty keys such as 'amenity'"
             if bad
             else "tag_keys is empty; pass at least one OSM key, e.g. ['building', 'amenity']"
@@ -262,7 +262,7 @@ def _check_kinds(kinds: Sequence[str]) -> frozenset[str]:
     wanted = frozenset(kinds)
     unknown = sorted(str(k) for k in wanted - set(KINDS))
     if unknown or not wanted:
-        raise CirclesError(
+        raise NetworkError(
             f"kinds {list(kinds)!r} is not valid; use one or both of {list(KINDS)!r}"
         )
     return wanted

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from circles.errors import CirclesError
+from network.errors import NetworkError
 from network._osm_file import is_osm_path, read_highway_ways
 from network.build import build_network
 from network.compact import CompactNetwork
@@ -84,9 +84,9 @@ def load_network(
     """
     rules = ModeRules(mode=mode, way_factors=WALK_WAY_FACTORS if way_factors is None else dict(way_factors))
     if boundary is not None and (not isinstance(boundary, shapely.Geometry) or boundary.is_empty):
-        raise CirclesError("boundary must be a non-empty shapely polygon in WGS84 lon/lat")
+        raise NetworkError("boundary must be a non-empty shapely polygon in WGS84 lon/lat")
     if buffer_m < 0:
-        raise CirclesError(f"buffer_m is {buffer_m}; the boundary buffer must be >= 0 metres")
+        raise NetworkError(f"buffer_m is {buffer_m}; the boundary buffer must be >= 0 metres")
     options = {
         "mode": mode, "buffer_m": float(buffer_m), "largest_component": bool(largest_component),
         "way_factors": sorted(rules.way_factors.items()),
@@ -103,10 +103,10 @@ def load_network(
         return _from_graphml(path, rules=rules)
     if not path.exists():
         if is_osm_path(path) or os.sep in str(source) or path.suffix:
-            raise CirclesError(f"{path}: file not found; check the path or use --sample for the built-in district")
+            raise NetworkError(f"{path}: file not found; check the path or use --sample for the built-in district")
         return _from_place(str(source), rules=rules)
     if not is_osm_path(path):
-        raise CirclesError(
+        raise NetworkError(
             f"{path}: not an OSM file (expected .osm, .osm.gz, .osm.bz2, .osm.pbf or .graphml); "
             "export the area from openstreetmap.org or a Geofabrik extract"
         )
@@ -122,7 +122,7 @@ def load_network(
     t0 = time.perf_counter()
     raw = read_highway_ways(path)
     if raw.n_ways == 0:
-        raise CirclesError(f"{path}: the file has no highway ways; use an extract that includes streets")
+        raise NetworkError(f"{path}: the file has no highway ways; use an extract that includes streets")
     net = build_network(raw, rules=rules, boundary=boundary, buffer_m=buffer_m,
                         largest_component=largest_component, source=str(path))
     net.report["build_s"] = round(time.perf_counter() - t0, 3)
@@ -136,12 +136,12 @@ def _check_osm_header(path: Path) -> None:
     """Refuse files that are obviously not OSM before libosmium gives a cryptic message."""
     head = path.open("rb").read(512)
     if not head:
-        raise CirclesError(f"{path}: the file is empty; export the area again")
+        raise NetworkError(f"{path}: the file is empty; export the area again")
     name = path.name.lower()
     if name.endswith((".osm", ".xml")) and b"<osm" not in head and b"<?xml" not in head:
-        raise CirclesError(f"{path}: not OSM XML (no <osm> element at the start); export the area as .osm or .osm.pbf")
+        raise NetworkError(f"{path}: not OSM XML (no <osm> element at the start); export the area as .osm or .osm.pbf")
     if name.endswith(".pbf") and b"OSMHeader" not in head:
-        raise CirclesError(f"{path}: not an OSM PBF file (no OSMHeader block); export it again as .osm.pbf")
+        raise NetworkError(f"{path}: not an OSM PBF file (no OSMHeader block); export it again as .osm.pbf")
 
 
 def _cache_key(path: Path, options: dict[str, Any]) -> str:
@@ -181,13 +181,13 @@ def _cache_write(net: CompactNetwork, npz: Path, meta: Path) -> None:
 
 def _from_graphml(path: Path, *, rules: ModeRules) -> CompactNetwork:
     if not path.exists():
-        raise CirclesError(f"{path}: file not found; check the path of the GraphML cache")
+        raise NetworkError(f"{path}: file not found; check the path of the GraphML cache")
     import osmnx as ox
 
     try:
         G = ox.load_graphml(path)
     except Exception as exc:  # noqa: BLE001 - any parse failure becomes one clear line
-        raise CirclesError(f"{path}: not a readable osmnx GraphML file ({exc}); save it with osmnx.save_graphml") from None
+        raise NetworkError(f"{path}: not a readable osmnx GraphML file ({exc}); save it with osmnx.save_graphml") from None
     return from_graph(G, rules=rules, source=str(path))
 
 
@@ -201,7 +201,7 @@ def _from_place(place: str | shapely.Geometry, *, rules: ModeRules) -> CompactNe
         else:
             G = ox.graph_from_place(place, network_type=rules.mode, simplify=True, retain_all=False)
     except Exception as exc:  # noqa: BLE001 - offline machines land here
-        raise CirclesError(
+        raise NetworkError(
             f"place {place if isinstance(place, str) else 'polygon'!r}: could not download it through osmnx/Overpass ({type(exc).__name__}); "
             "without internet, pass an OSM file with --network FILE (or a file path that exists)"
         ) from None
@@ -220,7 +220,7 @@ def from_graph(G, *, rules: ModeRules, source: str = "graph") -> CompactNetwork:
         nodes[int(n)] = (float(lon), float(lat))
     crs = str(G.graph.get("crs", "epsg:4326")).lower()
     if "4326" not in crs and "wgs84" not in crs:
-        raise CirclesError(f"{source}: the graph is projected ({crs}); save the unprojected osmnx graph (EPSG:4326)")
+        raise NetworkError(f"{source}: the graph is projected ({crs}); save the unprojected osmnx graph (EPSG:4326)")
     ways = []
     next_id = max(nodes) + 1 if nodes else 1
     seen: set[tuple[int, int, float]] = set()

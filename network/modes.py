@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from circles.errors import CirclesError
+from network.errors import NetworkError
 
 MODES: tuple[str, ...] = ("walk", "bike", "drive")
 
@@ -84,10 +84,10 @@ class ModeRules:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise CirclesError(f"mode {self.mode!r} is not known; use one of {', '.join(MODES)}")
+            raise NetworkError(f"mode {self.mode!r} is not known; use one of {', '.join(MODES)}")
         for k, v in self.way_factors.items():
             if not v > 0:
-                raise CirclesError(f"way factor for highway={k} is {v}; factors must be > 0 (1.0 = no change)")
+                raise NetworkError(f"way factor for highway={k} is {v}; factors must be > 0 (1.0 = no change)")
 
     @property
     def bidirectional(self) -> bool:

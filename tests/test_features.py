@@ -13,6 +13,7 @@ import shapely
 from conftest import shared_data
 
 from circles.errors import CirclesError
+from network.errors import NetworkError
 from network.features import DEFAULT_TAG_KEYS, parse_levels, read_buildings, read_osm_features
 
 WUDAOKOU = "osm/beijing_haidian_wudaokou.osm"
@@ -192,27 +193,27 @@ def test_pbf_is_read():
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path):
-    with pytest.raises(CirclesError, match=r"missing\.osm: file not found"):
+    with pytest.raises(NetworkError, match=r"missing\.osm: file not found"):
         read_osm_features(tmp_path / "missing.osm")
     garbage = tmp_path / "garbage.osm"
     garbage.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
-    with pytest.raises(CirclesError, match=r"garbage\.osm: not a readable OSM file.*export it again"):
+    with pytest.raises(NetworkError, match=r"garbage\.osm: not a readable OSM file.*export it again"):
         read_buildings(garbage)
     bad_pbf = tmp_path / "bad.osm.pbf"
     bad_pbf.write_bytes(b"\x00\x01not a pbf at all" * 10)
-    with pytest.raises(CirclesError, match="not a readable OSM file"):
+    with pytest.raises(NetworkError, match="not a readable OSM file"):
         read_osm_features(bad_pbf)
     csv = tmp_path / "buildings.csv"
     csv.write_text("a,b\n", encoding="utf-8")
-    with pytest.raises(CirclesError, match="unknown OSM file type"):
+    with pytest.raises(NetworkError, match="unknown OSM file type"):
         read_buildings(csv)
     good = tmp_path / "tiny.osm"
     good.write_text(TINY_OSM, encoding="utf-8")
-    with pytest.raises(CirclesError, match="kinds"):
+    with pytest.raises(NetworkError, match="kinds"):
         read_osm_features(good, kinds=("shops",))
-    with pytest.raises(CirclesError, match="tag_keys"):
+    with pytest.raises(NetworkError, match="tag_keys"):
         read_osm_features(good, tag_keys="amenity")
-    with pytest.raises(CirclesError, match="tag_keys"):
+    with pytest.raises(NetworkError, match="tag_keys"):
         read_osm_features(good, tag_keys=())
 
 

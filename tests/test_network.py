@@ -11,7 +11,7 @@ import pytest
 import shapely
 from scipy.sparse import csgraph
 
-from circles.errors import CirclesError
+from network.errors import NetworkError
 from conftest import shared_data
 from netfixtures import grid_ways, lonlat
 from network import RawWays, load_network
@@ -125,7 +125,7 @@ def test_boundary_clip_keeps_the_buffer():
     wide = load_network(raw, boundary=box, buffer_m=250.0)
     assert wide.n_nodes > tight.n_nodes and wide.total_length_km > tight.total_length_km
     far = shapely.box(120.0, 30.0, 120.1, 30.1)
-    with pytest.raises(CirclesError, match="does not intersect"):
+    with pytest.raises(NetworkError, match="does not intersect"):
         load_network(raw, boundary=far)
 
 
@@ -217,18 +217,18 @@ def test_graphml_source_matches_osm(tmp_path):
 
 
 def test_missing_file():
-    with pytest.raises(CirclesError, match="nope.osm.pbf: file not found"):
+    with pytest.raises(NetworkError, match="nope.osm.pbf: file not found"):
         load_network("data/nope.osm.pbf")
 
 
 def test_not_an_osm_file(tmp_path):
     p = tmp_path / "streets.osm"
     p.write_text("name,lon,lat\nA,1,2\n", encoding="utf-8")
-    with pytest.raises(CirclesError, match="streets.osm: not OSM XML"):
+    with pytest.raises(NetworkError, match="streets.osm: not OSM XML"):
         load_network(p)
     q = tmp_path / "streets.csv"
     q.write_text("x", encoding="utf-8")
-    with pytest.raises(CirclesError, match="not an OSM file"):
+    with pytest.raises(NetworkError, match="not an OSM file"):
         load_network(q)
 
 
@@ -236,7 +236,7 @@ def test_truncated_pbf(tmp_path):
     src = shared_data("osm/andorra.osm.pbf")
     p = tmp_path / "cut.osm.pbf"
     p.write_bytes(src.read_bytes()[: 300_000])
-    with pytest.raises(CirclesError, match="cut.osm.pbf: not a readable OSM file"):
+    with pytest.raises(NetworkError, match="cut.osm.pbf: not a readable OSM file"):
         load_network(p, cache=False)
 
 
@@ -250,20 +250,20 @@ def test_extract_without_walkable_ways(tmp_path):
         '<way id="11"><nd ref="1"/><nd ref="2"/><tag k="highway" v="motorway"/></way></osm>',
         encoding="utf-8",
     )
-    with pytest.raises(CirclesError, match="no ways usable for mode 'walk'"):
+    with pytest.raises(NetworkError, match="no ways usable for mode 'walk'"):
         load_network(p)
 
 
 def test_bad_mode():
-    with pytest.raises(CirclesError, match="mode 'fly' is not known"):
+    with pytest.raises(NetworkError, match="mode 'fly' is not known"):
         load_network(grid_ways(3), mode="fly")
 
 
 def test_place_name_offline_gives_clear_message():
-    with pytest.raises(CirclesError, match="without internet, pass an OSM file"):
+    with pytest.raises(NetworkError, match="without internet, pass an OSM file"):
         load_network("Haidian District, Beijing")
 
 
 def test_polygon_source_offline_gives_clear_message():
-    with pytest.raises(CirclesError, match="could not download it through osmnx"):
+    with pytest.raises(NetworkError, match="could not download it through osmnx"):
         load_network(shapely.box(116.30, 39.99, 116.31, 40.0))

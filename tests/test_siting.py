@@ -318,9 +318,8 @@ def test_coverage_sets_by_hand():
 
 
 def _one(snap, j):
-    from circles.siting import _take
 
-    return _take(snap, np.array([j]))
+    return snap.take(np.array([j]))
 
 
 # ------------------------------------------------------------------ real data: the optimum of spopt + CBC

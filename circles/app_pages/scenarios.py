@@ -11,7 +11,7 @@ import app
 from circles import app_support as sup
 from circles.app_pages import scenario_widgets as w
 from circles.app_pages import ui
-from circles.errors import CirclesError
+from circles.errors import USER_ERRORS, CirclesError
 
 st.title(ui.t("scen_title"))
 spec, result = ui.current_result(app.analysis)
@@ -30,7 +30,7 @@ def _add(rows: pd.DataFrame) -> None:
         drafts[spec] = sup.sites_frame([*drafts.get(spec, sup.empty_sites()).to_dict("records"),
                                         *rows.to_dict("records")])
         st.session_state.pop("scen_suggestion", None)
-    except CirclesError as exc:
+    except USER_ERRORS as exc:
         st.session_state["scen_error"] = str(exc)
 
 

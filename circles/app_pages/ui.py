@@ -20,7 +20,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from circles import app_support as sup
 from circles.app_pages.i18n import LANGS, text
-from circles.errors import CirclesError
+from circles.errors import USER_ERRORS, CirclesError
 
 log = logging.getLogger("circles.app")
 
@@ -89,7 +89,7 @@ def errors(*, stop: bool = True) -> Iterator[None]:
     """Show any failure as one line with ``st.error`` (no traceback); stop the page there when `stop`."""
     try:
         yield
-    except CirclesError as exc:
+    except USER_ERRORS as exc:
         st.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         if stop:
             st.caption(t("go_data"))
@@ -186,7 +186,7 @@ def sidebar_status() -> None:
     """A line in the sidebar naming the data in use (nothing when the inputs are incomplete)."""
     try:
         st.sidebar.caption(t("using", what=source_label(current_spec())))
-    except CirclesError:
+    except USER_ERRORS:
         pass
 
 
