@@ -138,7 +138,7 @@ def run_analysis(inp: AnalysisInputs, *, progress: Callable[[str], None] | None 
     elif isinstance(inp.network, (str, Path)) and Path(inp.network).exists():
         ledger = _osm_facilities(Path(inp.network), profile, walk_net, boundary)
     else:
-        raise CirclesError("no facilities: give --facilities FILE (a ledger; see data/templates/)")
+        raise CirclesError("no facilities: give --facilities FILE (a ledger; see circles/data/templates/)")
     facilities = ledger.facilities
     notes.extend(p.describe(ledger.source) for p in ledger.report.warnings)
     say(f"facilities: {len(facilities)} from {ledger.source}")
@@ -215,7 +215,7 @@ def _osm_facilities(path: Path, profile, net, boundary):
     if found.empty:
         raise CirclesError(
             f"{path}: no facilities given and none tagged in the OSM file by the profile's rules (OSM in China has "
-            "almost none); give the civil-affairs ledger with --facilities FILE (template: data/templates/)")
+            "almost none); give the civil-affairs ledger with --facilities FILE (template: circles/data/templates/)")
     return ledger_from_frame(found.drop(columns="geometry", errors="ignore"), source_name=f"{path.name} (OSM tags)",
                              profile=profile, net=net, boundary=boundary)
 

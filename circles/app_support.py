@@ -82,13 +82,13 @@ def register_pickling() -> None:
 
 
 def code_fingerprint(root: Path) -> str:
-    """A hash of the code and built-in profiles under `root` (``circles/``, ``network/``, ``data/profiles``).
+    """A hash of the code and built-in profiles under `root` (``circles/``, ``network/``).
 
     Part of the key of results kept on disk, so a new version never shows an old result.
     """
     h = hashlib.sha256()
     root = Path(root)
-    for pattern in ("circles/**/*.py", "network/**/*.py", "data/profiles/*.toml"):
+    for pattern in ("circles/**/*.py", "network/**/*.py", "circles/data/profiles/*.toml"):
         for p in sorted(root.glob(pattern)):
             h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())

@@ -655,7 +655,7 @@ def _read_facilities(inp: AnalysisInputs, profile: Any, districts: gpd.GeoDataFr
     elif sample is not None:
         table, first_row, source, label = sample.facilities, 2, "sample facilities (示例数据)", "sample"
     else:
-        raise CirclesError("no facilities: give --facilities FILE (a ledger; see data/templates/)")
+        raise CirclesError("no facilities: give --facilities FILE (a ledger; see circles/data/templates/)")
     ledger = ledger_from_frame(table, source_name=source, coords=inp.coords, profile=profile, first_row=first_row)
     facilities = ledger.facilities
 

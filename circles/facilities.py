@@ -405,7 +405,7 @@ def _check_suffix(name: str) -> str:
     if suffix not in (*_CSV_SUFFIXES, *_EXCEL_SUFFIXES, *_VECTOR_SUFFIXES):
         raise CirclesError(
             f"{name}: unknown ledger format {suffix or '(no suffix)'!r}; use .csv, .xlsx, .geojson, "
-            ".gpkg or .shp (see data/templates/facilities_template.csv)"
+            ".gpkg or .shp (see circles/data/templates/facilities_template.csv)"
         )
     return suffix
 
@@ -451,7 +451,7 @@ def _table_from_rows(rows: list[list[Any]], *, source_name: str) -> tuple[pd.Dat
     if not any(any(_cell_text(c) for c in r) for r in rows):
         raise CirclesError(
             f"{source_name}: the ledger is empty; put the column names in row 1 and one facility per "
-            "row below (see data/templates/facilities_template.csv)"
+            "row below (see circles/data/templates/facilities_template.csv)"
         )
     header_idx = 0
     for i, r in enumerate(rows[:10]):
@@ -626,7 +626,7 @@ def ledger_from_frame(
     if n_rows == 0:
         raise CirclesError(
             f"{source_name}: no data rows below the header; fill in one facility per row "
-            "(see data/templates/facilities_template.csv)"
+            "(see circles/data/templates/facilities_template.csv)"
         )
     names = text["name"]
     example = names.map(lambda v: bool(_EXAMPLE_RE.match(v))).to_numpy(dtype=bool)
@@ -797,7 +797,7 @@ def _canonical_table(
             accepted += " (or one 经纬度/location column with 'lon,lat')"
         raise CirclesError(
             f"{source_name}: no {'/'.join(missing)} column (found columns: {found}); accepted headers "
-            f"are {accepted}; rename the headers, see data/templates/facilities_template.csv"
+            f"are {accepted}; rename the headers, see circles/data/templates/facilities_template.csv"
         )
     return out, headers
 
@@ -1503,7 +1503,7 @@ def read_candidates(path: str | Path, *, coords: str = "wgs84", profile: Any = N
             cols["cost"] = table[col]
     if "lon" not in cols or "lat" not in cols:
         raise CirclesError(f"{path.name}: no 经度/纬度 (lon/lat) columns in the candidate list (found: "
-                           f"{', '.join(map(str, table.columns))}); rename the headers as in data/templates/")
+                           f"{', '.join(map(str, table.columns))}); rename the headers as in circles/data/templates/")
     lon, lat = _parse_degrees(cols["lon"]), _parse_degrees(cols["lat"])
     ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     if not ok.any():

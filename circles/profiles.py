@@ -4,7 +4,7 @@ A profile says, per service category (elderly care, meals, child protection), wh
 count, how far (minutes or metres) and how fast (km/h) residents travel to them, which population
 column is the demand, which ledger strings and OSM tags mean the category, and which per-district
 rules the coverage step checks. Every number carries a ``source``; what could not be verified is
-listed in ``Profile.unverified``. The TOML layout is described in ``data/profiles/README.md``.
+listed in ``Profile.unverified``. The TOML layout is described in ``circles/data/profiles/README.md``.
 
 Example
 -------
@@ -511,8 +511,10 @@ def _apply_base(data: dict, source: str, seen: frozenset[Path]) -> dict:
 
 
 def builtin_profile_dir() -> Path:
-    """The folder holding the built-in profiles (``data/profiles`` at the repository root)."""
-    return Path(__file__).resolve().parents[1] / "data" / "profiles"
+    """The folder holding the built-in profiles: package data (``circles/data/profiles``), so a wheel has them."""
+    from importlib.resources import files
+
+    return Path(str(files("circles") / "data" / "profiles"))
 
 
 def list_profiles() -> list[str]:

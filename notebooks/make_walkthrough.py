@@ -80,7 +80,7 @@ demand.units[["name", "population", "pop_60plus", "pop_0_17", "district"]].head(
     ("md", """\
 ## 2. 服务配置 / The profile
 
-Thresholds, walking speeds and demand groups come from a validated profile (`data/profiles/15min.toml`), each
+Thresholds, walking speeds and demand groups come from a validated profile (`circles/data/profiles/15min.toml`), each
 with its source. Older people walk slower (3.6 km/h = 1.0 m/s) than routing defaults (4.5–5 km/h)."""),
     ("code", """\
 pd.DataFrame([

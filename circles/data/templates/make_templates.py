@@ -1,6 +1,6 @@
 """Write the facility-ledger templates (run once after changing them; the outputs are committed).
 
-    /work/venv/bin/python data/templates/make_templates.py
+    /work/venv/bin/python circles/data/templates/make_templates.py
 
 Writes ``facilities_template.csv`` (UTF-8 with BOM, so Excel shows the Chinese headers) and
 ``facilities_template.xlsx`` (first sheet: the ledger with drop-down suggestions; second sheet:
