@@ -85,7 +85,7 @@ def wait_for_load(limit: float, max_s: float = 600.0) -> None:
 
 def run_once(inputs: dict[str, object], workers: int, out: Path) -> dict[str, object]:
     """One `circles batch` in a fresh process; wall time from launch to exit."""
-    cmd = [sys.executable, "-c", "from circles.batch import batch_cmd; batch_cmd()", "--network", inputs["osm"], "--districts", inputs["districts"],
+    cmd = [sys.executable, "-c", "from circles.cli import batch_cmd; batch_cmd()", "--network", inputs["osm"], "--districts", inputs["districts"],
            "--district-col", "cell", "--facilities", inputs["facilities"], "--population", inputs["population"],
            "--out", str(out), "--workers", str(workers), "--quiet"]
     load = os.getloadavg()[0]

@@ -1,48 +1,210 @@
-"""The `circles` command line: a thin click layer over the library; bad input exits 2 with one line."""
+"""The `circles` command line: a thin click layer over `circles.pipeline`; bad input exits 2 with one line.
+
+The options `circles analyze` and `circles batch` share are declared once, in
+`circles.options.RunOptions`; `run_options` turns those declarations into click options.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from circles.errors import USER_ERRORS, CirclesError
+from circles.errors import USER_ERRORS, InputError
 
 log = logging.getLogger("circles")
 
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+def _handled(invoke: Callable[[click.Context], Any], ctx: click.Context) -> Any:
+    """Run a command: our errors (and missing files) become one line on stderr and exit status 2."""
+    try:
+        return invoke(ctx)
+    except USER_ERRORS as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except FileNotFoundError as exc:
+        click.echo(f"error: {exc.filename}: file not found; check the path", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted 已中断", err=True)
+        sys.exit(130)
+
+
+class _Command(click.Command):
+    """A command whose errors are handled the same way when it is invoked on its own (tests, scripts)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _handled(super().invoke, ctx)
+
 
 class _Group(click.Group):
-    """Turns `CirclesError` (and missing files) into one line on stderr and exit status 2."""
+    """A group whose commands (and the group itself) handle errors with `_handled`."""
 
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except USER_ERRORS as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except FileNotFoundError as exc:
-            click.echo(f"error: {exc.filename}: file not found; check the path", err=True)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+    command_class = _Command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _handled(super().invoke, ctx)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+_Group.group_class = _Group
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.option("-v", "--verbose", is_flag=True, help="在标准错误输出进度细节 / log progress details to stderr.")
 @click.version_option(package_name="circles")
 def main(verbose: bool) -> None:
-    """circles: 15-minute service circles (15分钟养老服务圈) for elderly care, meals and child protection."""
+    """circles：15分钟养老服务圈规划工具（养老、助餐、未成年人保护）。
+
+    circles: 15-minute service circles for elderly care, meals and child protection.
+
+    \b
+    命令 / commands:
+      analyze     一个区域的可达性与覆盖 / access and coverage of one area
+      batch       每个区县/街道分别分析 / the same for every district
+      facilities  检查设施台账 / check a facility ledger
+      network     路网概况 / summarise a network
+      cache       路网缓存 / the network cache
+    """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def run_options(command: str) -> Callable[[Callable], Callable]:
+    """The click options of `command`, generated from the declarations in `circles.options.RunOptions`."""
+    from circles.options import option_specs
+
+    def decorate(f: Callable) -> Callable:
+        for name, spec, default in reversed(option_specs(command)):
+            kwargs: dict[str, Any] = {"help": spec.help, "show_default": default not in (None, False)}
+            if spec.kind == "flag":
+                kwargs.update(is_flag=True, default=False, show_default=False)
+            elif spec.kind == "choice":
+                kwargs.update(type=click.Choice(list(spec.choices)), default=default)
+            elif spec.kind == "float":
+                kwargs.update(type=float, default=default)
+            elif spec.kind == "int":
+                kwargs.update(type=int, default=default)
+            else:
+                kwargs.update(default=default)
+            if spec.metavar:
+                kwargs["metavar"] = spec.metavar
+            f = click.option(spec.flag, name, **kwargs)(f)
+        return f
+
+    return decorate
+
+
+def _options(kwargs: dict[str, Any]):
+    from circles.options import RunOptions
+
+    return RunOptions(**kwargs).validated()
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+# ============================================================================ analyze
+@main.command("analyze", context_settings=CONTEXT)
+@run_options("analyze")
+@click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹 / output folder.")
+def analyze_cmd(out_dir: str, **kwargs: Any) -> None:
+    """一个区域的步行可达性与覆盖率：写出 summary.json、access.csv、gaps.geojson、表格和地图。
+
+    Walking access and coverage of one area; writes summary.json, access.csv, gaps.geojson, tables and the map.
+    """
+    from circles.pipeline import analyse, prepare
+
+    opts = _options(kwargs)
+    out = _check_out(out_dir)
+    result = analyse(prepare(opts, progress=_err), progress=_err)
+    paths = result.write(out)
+    lang = opts.lang
+    for c in result.report.categories:
+        label = c.label_zh if lang == "zh" else c.label_en
+        click.echo(f"{c.category:8s} {label}: {c.coverage:6.1%} of {c.demand_total:,.0f} "
+                   f"({c.demand_column}) within {c.minutes:g} min, {c.facilities} facilities")
+    for r in result.suggestions:
+        state = "optimal" if r.optimal else f"gap {r.gap:.1%}"
+        click.echo(f"suggest  {r.category}: {r.n_sites} new sites, coverage {r.coverage_before:.1%} -> "
+                   f"{r.coverage_after:.1%} ({state}, {r.solver})")
+    for note in result.notes:
+        _err(f"note: {note}")
+    for w in result.report.warnings:
+        _err(f"warning: {w}")
+    click.echo(f"wrote {len(paths)} files to {out_dir}")
+
+
+def _check_out(out_dir: str) -> Path:
+    """The output folder, checked before any work: not a file, creatable, writable."""
+    try:
+        from circles.outputs.files import check_output_dir
+    except ImportError:  # until the outputs package lands
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {out_dir}: is a file, not a folder; give a folder path, e.g. --out out/run1")
+        return out
+    return check_output_dir(out_dir)
+
+
+# ============================================================================ batch
+@main.command("batch", context_settings=CONTEXT)
+@run_options("batch")
+@click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹 / output folder.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="本机进程数（1：本进程） / worker processes on this machine (1: in this process).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask 调度器地址，如 tcp://10.0.0.5:8786 / a Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                   "(--workers is ignored).")
+@click.option("--resume", is_flag=True, help="跳过已完成的分区 / skip districts whose outputs are complete for the "
+                                             "same inputs and options.")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度 / no progress bar and no preparation messages.")
+def batch_cmd(out_dir: str, workers: int, scheduler: str | None, resume: bool, quiet: bool, **kwargs: Any) -> None:
+    """对 --districts 中数据覆盖到的每个区县/街道分别运行 analyze。
+
+    Run `circles analyze` for every district (区/县) or street (街道/乡镇) of --districts that the data
+    reaches. Writes one folder per district, plus districts.csv/.xlsx (one row per district × category),
+    rules.csv, districts.geojson (a choropleth layer for QGIS), summary_map.html, errors.log and batch.json.
+    A failing district is recorded with its cause and the others continue; the exit status is 1 when
+    any district failed, 2 on bad input.
+    """
+    from circles.batch import run_batch
+
+    opts = _options(kwargs)
+    _check_out(out_dir)
+    say = (lambda msg: None) if quiet else _err
+    try:
+        result = run_batch(opts, Path(out_dir), workers=workers, scheduler=scheduler, resume=resume,
+                           progress=False if quiet else None, say=say)
+    except KeyboardInterrupt:
+        _err(f"interrupted 已中断; finished districts are kept: run again with --resume to go on ({out_dir})")
+        sys.exit(130)
+    n = result.counts()
+    ran = n["ok"] + n["failed"]
+    rate = f" ({ran / result.seconds * 60.0:.1f} districts/min)" if ran and result.seconds > 0 else ""
+    click.echo(f"districts 区划: {len(result.outcomes)}: {n['ok']} done, {n['failed']} failed, "
+               f"{n['skipped']} already complete (--resume); {result.seconds:.1f} s{rate}")
+    if result.outside:
+        shown = "、".join(result.outside[:10]) + (" …" if len(result.outside) > 10 else "")
+        click.echo(f"outside the data 数据范围外: {len(result.outside)} districts left out ({shown})")
+    for o in result.failed:
+        _err(f"failed 失败: {o.name}: {o.cause}")
+    click.echo(f"wrote {', '.join(p.name for p in result.paths)} and one folder per district to {out_dir}")
+    if not result.ok:
+        sys.exit(1)
+
+
+# ============================================================================ network
 def _network_source(network: str | None, sample: bool):
-    """The network argument of every command: an OSM/GraphML file, a place name, or the sample."""
+    """The network argument of the small commands: an OSM/GraphML file, a place name, or the sample."""
     if sample == bool(network):
-        raise CirclesError("give exactly one of --network FILE or --sample (e.g. `circles network --sample`)")
+        raise InputError("give exactly one of --network FILE or --sample (e.g. `circles network --sample`)")
     if sample:
         from circles.sample import make_sample
 
@@ -51,13 +213,18 @@ def _network_source(network: str | None, sample: bool):
     return network, None, str(network)
 
 
-@main.command("network")
-@click.option("--network", "network", metavar="FILE|PLACE", help="OSM file (.osm/.osm.pbf/.osm.gz/.osm.bz2), GraphML cache, or place name (online).")
-@click.option("--sample", is_flag=True, help="Use the built-in synthetic sample district (示例数据).")
-@click.option("--mode", type=click.Choice(["walk", "bike", "drive"]), default="walk", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@main.command("network", context_settings=CONTEXT)
+@click.option("--network", "network", metavar="FILE|PLACE",
+              help="OSM 文件、GraphML 或地名 / OSM file (.osm/.osm.pbf/.osm.gz/.osm.bz2), GraphML file, or place name (online).")
+@click.option("--sample", is_flag=True, help="内置示例区 / the built-in synthetic sample district.")
+@click.option("--mode", type=click.Choice(["walk", "bike", "drive"]), default="walk", show_default=True,
+              help="出行方式 / travel mode.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出 / print the summary as JSON.")
 def network_cmd(network: str | None, sample: bool, mode: str, as_json: bool) -> None:
-    """Summarise a travel network: nodes, edges, km of ways, components, what was dropped, bbox, CRS."""
+    """路网概况：节点、路段、道路长度、连通分量、范围、投影。
+
+    Summarise a travel network: nodes, edges, km of ways, components, what was dropped, bbox, CRS.
+    """
     from network import load_network
 
     source, boundary, label = _network_source(network, sample)
@@ -83,121 +250,26 @@ def network_cmd(network: str | None, sample: bool, mode: str, as_json: bool) -> 
     click.echo("\n".join(lines))
 
 
-def _read_boundary(path: str | None):
-    """A study-area polygon (WGS84) from a GeoJSON/GPKG/SHP file: the union of its polygons."""
-    if path is None:
-        return None
-    import geopandas as gpd
-    import shapely
-
-    p = Path(path)
-    if not p.exists():
-        raise CirclesError(f"{p}: boundary file not found; give a GeoJSON/GPKG/SHP polygon file")
-    try:
-        g = gpd.read_file(p)
-    except Exception as exc:  # noqa: BLE001
-        raise CirclesError(f"{p}: not a readable vector file ({type(exc).__name__}); save it as GeoJSON") from None
-    if g.crs is None:
-        raise CirclesError(f"{p}: the file has no CRS; save it with EPSG:4326 (WGS84 lon/lat)")
-    g = g.to_crs("EPSG:4326")
-    poly = shapely.union_all(g.geometry.values)
-    if poly.is_empty or poly.geom_type not in ("Polygon", "MultiPolygon"):
-        raise CirclesError(f"{p}: no polygon found; the boundary must be a polygon layer")
-    return poly
-
-
-def _read_districts(path: str | None, col: str | None):
-    if path is None:
-        if col:
-            raise CirclesError("--district-col needs --districts FILE")
-        return None
-    import geopandas as gpd
-
-    p = Path(path)
-    if not p.exists():
-        raise CirclesError(f"{p}: districts file not found")
-    g = gpd.read_file(p)
-    if g.crs is None:
-        raise CirclesError(f"{p}: the file has no CRS; save it with EPSG:4326 (WGS84 lon/lat)")
-    if not col or col not in g.columns:
-        valid = ", ".join(str(c) for c in g.columns if c != "geometry")
-        raise CirclesError(f"{p}: district column {col!r} not found; use --district-col with one of: {valid}")
-    return g.to_crs("EPSG:4326")
-
-
-@main.command("analyze")
-@click.option("--network", "network", metavar="FILE|PLACE", help="OSM file, GraphML cache, or place name (online).")
-@click.option("--sample", is_flag=True, help="Run on the built-in synthetic sample district (示例数据).")
-@click.option("--mode", type=click.Choice(["walk", "bike"]), default="walk", show_default=True,
-              help="Network for the walking tiers (drive tiers of a profile always use roads).")
-@click.option("--boundary", type=click.Path(), help="Study area polygon (GeoJSON/GPKG/SHP); residents counted only inside.")
-@click.option("--buffer-m", type=float, default=1000.0, show_default=True, help="Network kept beyond the boundary (m).")
-@click.option("--facilities", "facilities_path", type=click.Path(), help="Facility ledger (CSV/XLSX/GeoJSON/GPKG/SHP).")
-@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
-              help="Coordinate system of the ledger (Amap/Tencent: gcj02; Baidu: bd09).")
-@click.option("--population", "population_path", type=click.Path(), help="Population units (CSV/XLSX/GeoJSON/GPKG/SHP).")
-@click.option("--population-zones", type=click.Path(), help="Zones with population totals to spread onto buildings/roads.")
-@click.option("--zone-population-col", help="Population column of --population-zones.")
-@click.option("--districts", "districts_path", type=click.Path(), help="District polygons for per-district figures.")
-@click.option("--district-col", help="Name column of --districts.")
-@click.option("--profile", "profile_name", default="15min", show_default=True, help="Built-in profile or TOML file.")
-@click.option("--minutes", type=float, help="One threshold (minutes) for every category and tier.")
-@click.option("--speed-kmh", type=float, help="One plain speed for every walking tier and way (no way factors).")
-@click.option("--horizon-min", type=float, default=60.0, show_default=True, help="Report times up to this many minutes.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels of tables and map.")
-@click.option("--suggest", type=click.IntRange(min=1), help="Suggest N new sites per category (existing sites kept).")
-@click.option("--target-coverage", type=click.FloatRange(0, 1, min_open=True), help="Or: fewest new sites reaching this share, e.g. 0.9.")
-@click.option("--budget", type=float, help="Or: sites within this total budget (needs a cost column in --candidates).")
-@click.option("--capacitated", is_flag=True, help="A site covers at most its capacity (needs a capacity column).")
-@click.option("--candidates", "candidates_path", type=click.Path(), help="Candidate premises (CSV/XLSX like the ledger); default: points along the streets of the gaps.")
-@click.option("--categories", help="Comma-separated category ids to suggest sites for (default: all).")
-@click.option("--time-limit", "time_limit_s", type=float, default=60.0, show_default=True, help="Solver time limit per category (s).")
-@click.option("--out", "out_dir", type=click.Path(), required=True, help="Output folder.")
-def analyze_cmd(network, sample, mode, boundary, buffer_m, facilities_path, coords, population_path, population_zones,
-                zone_population_col, districts_path, district_col, profile_name, minutes, speed_kmh, horizon_min,
-                lang, suggest, target_coverage, budget, capacitated, candidates_path, categories, time_limit_s,
-                out_dir) -> None:
-    """Walking access and coverage per category; writes summary.json, access.csv, gaps.geojson, tables."""
-    from circles.analysis import AnalysisInputs, run_analysis
-
-    inputs = AnalysisInputs(
-        network=network, sample=sample, mode=mode, boundary=_read_boundary(boundary), boundary_path=boundary,
-        buffer_m=buffer_m, facilities_path=facilities_path, coords=coords, population_path=population_path,
-        population_zones=population_zones, zone_population_col=zone_population_col,
-        districts=_read_districts(districts_path, district_col), districts_path=districts_path,
-        district_col=district_col, profile=profile_name, minutes=minutes, speed_kmh=speed_kmh,
-        horizon_min=horizon_min, lang=lang, suggest=suggest, target_coverage=target_coverage, budget=budget,
-        capacitated=capacitated, candidates_path=candidates_path, time_limit_s=time_limit_s,
-        categories=tuple(c.strip() for c in categories.split(",") if c.strip()) if categories else None)
-    result = run_analysis(inputs, progress=lambda msg: click.echo(msg, err=True))
-    paths = result.write(Path(out_dir))
-    for c in result.report.categories:
-        label = c.label_zh if lang == "zh" else c.label_en
-        click.echo(f"{c.category:8s} {label}: {c.coverage:6.1%} of {c.demand_total:,.0f} "
-                   f"({c.demand_column}) within {c.minutes:g} min, {c.facilities} facilities")
-    for r in result.suggestions:
-        state = "optimal" if r.optimal else f"gap {r.gap:.1%}"
-        click.echo(f"suggest  {r.category}: {r.n_sites} new sites, coverage {r.coverage_before:.1%} -> "
-                   f"{r.coverage_after:.1%} ({state}, {r.solver})")
-    for w in result.report.warnings:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(f"wrote {len(paths)} files to {out_dir}")
-
-
-@main.group("facilities")
+# ============================================================================ facilities
+@main.group("facilities", context_settings=CONTEXT)
 def facilities_group() -> None:
-    """Facility ledgers: check before analysing."""
+    """设施台账：分析前检查 / facility ledgers: check before analysing."""
 
 
-@facilities_group.command("check")
-@click.option("--facilities", "facilities_path", type=click.Path(), required=True, help="Facility ledger file.")
-@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True)
-@click.option("--network", "network", metavar="FILE", help="OSM file: also check off-network points and the GCJ-02 hint.")
-@click.option("--sample", is_flag=True, help="Check against the sample district's network.")
-@click.option("--profile", "profile_name", default="15min", show_default=True)
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@facilities_group.command("check", context_settings=CONTEXT)
+@click.option("--facilities", "facilities_path", type=click.Path(), required=True, help="设施台账 / facility ledger file.")
+@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
+              help="台账坐标系 / coordinate system of the ledger.")
+@click.option("--network", "network", metavar="FILE",
+              help="OSM 文件：同时检查离路网过远和坐标系 / OSM file: also check off-network points and the coordinate system.")
+@click.option("--sample", is_flag=True, help="对照示例区路网 / check against the sample district's network.")
+@click.option("--profile", "profile_name", default="15min", show_default=True, help="服务配置 / service profile.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="语言 / language.")
 def facilities_check_cmd(facilities_path, coords, network, sample, profile_name, lang) -> None:
-    """Print the ledger's validation report: counts per category and tier, problems by row, coordinate hints."""
+    """打印台账检查报告：各类别和层级的数量、逐行问题、坐标系提示。
+
+    Print the ledger's validation report: counts per category and tier, problems by row, coordinate hints.
+    """
     from circles.facilities import format_report, read_ledger
     from circles.profiles import load_profile
     from network import load_network
@@ -211,13 +283,19 @@ def facilities_check_cmd(facilities_path, coords, network, sample, profile_name,
     click.echo(format_report(ledger, lang=lang, profile=profile))
 
 
-def _register_batch() -> None:
-    from circles.batch import batch_cmd
+# ============================================================================ cache
+@main.group("cache", context_settings=CONTEXT)
+def cache_group() -> None:
+    """路网缓存 / the network cache ($CIRCLES_CACHE_DIR, default ~/.cache/circles)."""
 
-    main.add_command(batch_cmd)
 
+@cache_group.command("clear", context_settings=CONTEXT)
+def cache_clear_cmd() -> None:
+    """删除缓存的路网 / remove every cached network (they are rebuilt from the OSM files when needed)."""
+    from network import clear_cache, default_cache_dir
 
-_register_batch()
+    files, freed = clear_cache()
+    click.echo(f"removed 已删除 {files} files, {freed / 1e6:,.1f} MB from {default_cache_dir()}")
 
 
 if __name__ == "__main__":  # pragma: no cover

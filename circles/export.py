@@ -210,7 +210,8 @@ class OutputDir:
 
     def write(self, name: str, writer: Callable[[Path], None]) -> None:
         writer(self.stage / name)
-        self.names.append(name)
+        if name not in self.names:  # a later writer of the same name replaces the earlier file
+            self.names.append(name)
 
     def write_text(self, name: str, text: str) -> None:
         self.write(name, lambda p: p.write_text(text, encoding="utf-8"))

@@ -233,13 +233,14 @@ if DATA is not None:
     ("md", """\
 ## 7. 导出 / Exports
 
-`run_analysis` is what `circles analyze --sample --out DIR` runs; `result.write` writes the files for the
-planning office: `summary.json`, `access.csv` (one row per compound), `gaps.geojson` (WGS84), the service areas
+`prepare` and `analyse` are what `circles analyze --sample --out DIR` runs (so do `circles batch`, for each
+district, and the app); `result.write` writes the files for the planning office: `summary.json`, `access.csv` (one row per compound), `gaps.geojson` (WGS84), the service areas
 and summary tables for Excel."""),
     ("code", """\
-from circles.analysis import AnalysisInputs, run_analysis
+from circles.options import RunOptions
+from circles.pipeline import analyse, prepare
 
-result = run_analysis(AnalysisInputs(sample=True))
+result = analyse(prepare(RunOptions(sample=True)))
 written = result.write(tmp / "out")
 pd.DataFrame([{"file": p.name, "bytes": p.stat().st_size} for p in sorted(written)])"""),
 ]

@@ -1,6 +1,6 @@
 """The Streamlit app: every page and interaction on the sample district, through `streamlit.testing.v1.AppTest`.
 
-The analysis of the sample is cached in the test process (`st.cache_resource` in app.py), so only the
+The analysis of the sample is cached in the test process (`st.cache_data` in app_pages/services.py), so only the
 first test pays for it; tests with other settings run their own analysis.
 """
 
@@ -10,6 +10,7 @@ import io
 import json
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,9 @@ import pytest
 _MPLBACKEND = os.environ.get("MPLBACKEND")
 from streamlit.testing.v1 import AppTest  # noqa: E402 - importing streamlit sets MPLBACKEND=Agg for the process
 
-from circles import app_support as sup  # noqa: E402
+from app_pages import support as sup  # noqa: E402
+from circles import scenarios as scen  # noqa: E402
+from circles.options import RunOptions  # noqa: E402
 from circles.errors import CirclesError  # noqa: E402
 from circles.sample import make_sample  # noqa: E402
 from conftest import ROOT, shared_data  # noqa: E402
@@ -32,7 +35,8 @@ else:
 os.environ["CIRCLES_APP_DISK_CACHE"] = "0"  # before app.py is imported: keep nothing in ~/.streamlit
 
 APP = str(ROOT / "app.py")
-PAGE = "circles/app_pages/{}.py"
+PAGE = "app_pages/{}.py"
+SAMPLE = RunOptions(sample=True, coords="wgs84")  # what the Data page runs by default
 TIMEOUT = 300  # seconds; the first run computes the sample (about 10 s), CI machines are slower
 ZH = {"elderly": "养老服务设施", "meal": "老年助餐服务", "child": "未成年人保护服务"}
 EN = {"elderly": "Elderly-care facility", "meal": "Meal service for older people", "child": "Child protection"}
@@ -74,9 +78,9 @@ def _metrics(at: AppTest) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def sample():
     """The sample analysis as the app caches it (the same object the pages show)."""
-    import app
+    from app_pages import services as app
 
-    return app.analysis(sup.RunSpec())
+    return app.analysis(SAMPLE)
 
 
 # ============================================================================ map page
@@ -288,9 +292,9 @@ def test_downloads_page_offers_the_analyze_files(sample, tmp_path):
     labels = [b.label for b in at.get("download_button")]
     assert labels[:3] == ["覆盖缺口 gaps.geojson", "汇总表 summary.xlsx", "离线地图 map.html"]
 
-    import app
+    from app_pages import services as app
 
-    files = app.downloads(sup.RunSpec(), (), "zh")
+    files = app.downloads(SAMPLE, (), "zh")
     written = {p.name: p.read_bytes() for p in sample.write(tmp_path / "out")}
     for name in ("gaps.geojson", "summary.xlsx", "summary.csv", "access.csv", "isochrones.geojson", "districts.csv"):
         assert files[name] == written[name], f"{name} differs from what `circles analyze` writes"
@@ -302,23 +306,23 @@ def test_downloads_page_offers_the_analyze_files(sample, tmp_path):
     page = files["map.html"].decode("utf-8")
     assert "cdn.jsdelivr" not in page and "<script src=" not in page and "data-circles-map" in page
 
-    english = app.downloads(sup.RunSpec(), (), "en")
+    english = app.downloads(SAMPLE, (), "en")
     book = openpyxl.load_workbook(io.BytesIO(english["summary.xlsx"]))
     assert book.sheetnames[0] == "summary" and book["summary"]["A1"].value == "category"
     assert "Legend" in english["map.html"].decode("utf-8")
 
 
 def test_downloads_of_a_scenario_list_its_sites():
-    import app
+    from app_pages import services as app
 
     site = ("elderly", "station", 114.2887, 30.6148, "新站", "clicked")
-    files = app.downloads(sup.RunSpec(), (site,), "zh")
+    files = app.downloads(SAMPLE, (site,), "zh")
     gaps = json.loads(files["gaps.geojson"])
     added = [f for f in gaps["features"] if f["properties"]["kind"] == "suggested_site"]
     assert len(added) == 1 and added[0]["geometry"]["coordinates"] == [114.2887, 30.6148]
     assert "建议新增站点" in files["map.html"].decode("utf-8")
 
-    at = _app(scen_drafts={sup.RunSpec(): sup.sites_frame([dict(zip(sup.SITE_COLUMNS, site))])})
+    at = _app(scen_drafts={SAMPLE: scen.sites_frame([dict(zip(scen.SITE_COLUMNS, site))])})
     at.switch_page(PAGE.format("downloads")).run()
     _no_failure(at)
     assert at.selectbox(key="dl_scenario").options == ["现状（现有设施）", "当前方案"]
@@ -448,30 +452,27 @@ def test_coverage_figures_for_another_demand_group(sample):
 
 
 def test_scenario_report_adds_sites_exactly(sample):
-    import app
+    from app_pages import services as app
 
-    ctx = app.context(sup.RunSpec())
-    nothing = sup.scenario_report(sample, ctx, sup.empty_sites())
+    nothing = scen.scenario_report(sample, scen.empty_sites())
     assert nothing is sample.report
     # a site on top of an existing meal point: one more facility, the same people covered
     meal = sample.report.facilities[sample.report.facilities["category"] == "meal"].iloc[0]
-    same = sup.scenario_report(sample, ctx, sup.sites_frame([{"category": "meal", "lon": meal["lon"],
+    same = scen.scenario_report(sample, scen.sites_frame([{"category": "meal", "lon": meal["lon"],
                                                               "lat": meal["lat"]}]))
     assert [c.demand_covered for c in same.categories] == [c.demand_covered for c in sample.report.categories]
     assert same.category("meal").facilities == sample.report.category("meal").facilities + 1
     with pytest.raises(CirclesError, match="from the nearest walkable way"):
-        sup.scenario_report(sample, ctx, sup.sites_frame([{"category": "meal", "lon": 0.0, "lat": 0.0}]))
+        scen.scenario_report(sample, scen.sites_frame([{"category": "meal", "lon": 0.0, "lat": 0.0}]))
     with pytest.raises(CirclesError, match="not a WGS84"):
-        sup.sites_frame([{"category": "meal", "lon": 300.0, "lat": 0.0}])
+        scen.sites_frame([{"category": "meal", "lon": 300.0, "lat": 0.0}])
     with pytest.raises(CirclesError, match="no category"):
-        sup.scenario_report(sample, ctx, sup.sites_frame([{"category": "parks", "lon": 114.3, "lat": 30.6}]))
+        scen.scenario_report(sample, scen.sites_frame([{"category": "parks", "lon": 114.3, "lat": 30.6}]))
 
 
 def test_map_detail_scales_with_the_network(sample):
     assert sup.map_detail(sample) == {"simplify_m": 5.0, "max_features": 20000, "per_facility": True}
-    porto = type(sample)(report=sample.report, service_areas=sample.service_areas,
-                         inputs={**sample.inputs, "networks": {"walk": {"nodes": 63035, "length_km": 9658.9}}},
-                         lang="zh")
+    porto = replace(sample, inputs={**sample.inputs, "networks": {"walk": {"nodes": 63035, "length_km": 9658.9}}})
     assert sup.map_detail(porto) == {"simplify_m": 30.0, "max_features": 2000, "per_facility": False}
     areas = sup.display_areas(sample.service_areas, per_facility=False)
     assert set(areas["kind"]) == {"union", "ring"} and np.all(areas.index.isin(sample.service_areas.index))

@@ -32,7 +32,7 @@ from network.raw import RawWays
 
 from conftest import ROOT, shared_data
 
-TEMPLATES = ROOT / "data" / "templates"
+TEMPLATES = ROOT / "circles" / "data" / "templates"
 
 # WGS84 truth: Beijing Wudaokou, Shenzhen Nanshan, a village road near Guixi (Jiangxi).
 TRUTH = pd.DataFrame({

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from circles.analysis import AnalysisInputs, run_analysis
+from circles.options import RunOptions
+from circles.pipeline import analyse, prepare
 from circles.coverage import uncovered_units
 from circles.errors import CirclesError
 from circles.maps import PALETTE, category_colours, coverage_map, map_html
@@ -26,7 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def sample():
-    result = run_analysis(AnalysisInputs(sample=True))
+    result = analyse(prepare(RunOptions(sample=True)))
     district = make_sample()
     sites = gpd.GeoDataFrame(
         {"category": ["elderly", "meal"], "rank": [1, 2], "added_covered": [1200.0, 800.0],

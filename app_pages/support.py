@@ -1,15 +1,8 @@
-"""Plain-Python helpers of the Streamlit app: uploads, run specifications, scenario reports, tables, files.
+"""Plain-Python helpers of the Streamlit app: uploads, shared extracts, tables of figures, map options, files.
 
-Nothing here imports Streamlit or caches: `app.py` wraps these calls in ``st.cache_*`` and the
-pages in ``circles/app_pages`` only draw widgets around them. Every bad input raises
+Nothing here imports Streamlit or caches: `app_pages.services` wraps the pipeline in
+``st.cache_*`` and the pages only draw widgets around these helpers. Every bad input raises
 `circles.errors.CirclesError` with a one-line message the app shows with ``st.error``.
-
-Example
--------
->>> spec = RunSpec()                                   # the sample district, default profile
->>> inputs = spec.inputs()                             # what `circles analyze --sample` runs
->>> result = run_analysis(inputs)                      # doctest: +SKIP
->>> figures = coverage_figures(result.report, lang="en")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -32,15 +25,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from circles.analysis import AnalysisInputs, AnalysisResult
 from circles.errors import CirclesError
 
 __all__ = [
-    "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "SITE_COLUMNS", "UPLOAD_SUFFIXES", "AnalysisContext", "RunSpec",
-    "analysis_context", "check_on_network", "code_fingerprint", "coverage_figures", "display_areas",
-    "district_tables", "download_files", "empty_sites", "group_label", "header", "map_detail", "offline_leaflet",
-    "register_pickling", "scenario_comparison", "scenario_report", "shared_files", "sites_frame", "sites_key",
-    "store_upload", "suggestion_sites", "suggestions_layer", "vector_columns", "zip_files",
+    "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "code_fingerprint", "coverage_figures",
+    "display_areas", "district_tables", "group_label", "header", "map_detail", "offline_leaflet",
+    "register_pickling", "scenario_comparison", "shared_files", "store_upload", "vector_columns", "zip_files",
 ]
 
 MAX_UPLOAD_MB = 200  # also server.maxUploadSize in .streamlit/config.toml
@@ -56,9 +46,6 @@ UPLOAD_SUFFIXES: dict[str, tuple[str, ...]] = {
     "candidates": (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip"),
 }
 
-#: Columns of a scenario's added sites (one row per site).
-SITE_COLUMNS = ("category", "tier", "lon", "lat", "name", "origin")
-SITE_SNAP_MAX_M = 200.0  # added sites farther than this from a walkable way are refused (as siting leaves them out)
 
 _SAFE_NAME = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
@@ -82,13 +69,13 @@ def register_pickling() -> None:
 
 
 def code_fingerprint(root: Path) -> str:
-    """A hash of the code and built-in profiles under `root` (``circles/``, ``network/``).
+    """A hash of the code and built-in profiles under `root` (``circles/``, ``network/``, ``app_pages/``).
 
     Part of the key of results kept on disk, so a new version never shows an old result.
     """
     h = hashlib.sha256()
     root = Path(root)
-    for pattern in ("circles/**/*.py", "network/**/*.py", "circles/data/profiles/*.toml"):
+    for pattern in ("circles/**/*.py", "network/**/*.py", "app_pages/*.py", "circles/data/profiles/*.toml"):
         for p in sorted(root.glob(pattern)):
             h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())
@@ -176,176 +163,7 @@ def vector_columns(path: Path) -> list[str]:
     return [str(c) for c in info["fields"]]
 
 
-# ============================================================================ the run
-@dataclass(frozen=True)
-class RunSpec:
-    """One analysis as the app's widgets set it: hashable (the cache key) and turned into `AnalysisInputs`.
-
-    Paths are strings; uploaded files have content-addressed paths (see `store_upload`), so equal
-    specs mean equal data. ``network`` is an OSM file path or a place name (online);
-    ``sample`` uses the built-in district.
-    """
-
-    sample: bool = True
-    network: str | None = None
-    facilities: str | None = None
-    coords: str = "wgs84"
-    population: str | None = None
-    population_zones: str | None = None
-    zone_population_col: str | None = None
-    districts: str | None = None
-    district_col: str | None = None
-    boundary: str | None = None
-    profile: str = "15min"
-    minutes: float | None = None
-    speed_kmh: float | None = None
-    mode: str = "walk"
-    horizon_min: float = 60.0
-    buffer_m: float = 1000.0
-
-    def inputs(self, lang: str = "zh") -> AnalysisInputs:
-        """The `AnalysisInputs` of this run (reads the boundary and districts files)."""
-        from circles.cli import _read_boundary, _read_districts
-
-        if self.districts and not self.district_col:
-            raise CirclesError(f"{Path(self.districts).name}: choose the column with the district names")
-        if self.population_zones and not self.zone_population_col:
-            raise CirclesError(f"{Path(self.population_zones).name}: choose the column with each zone's population")
-        return AnalysisInputs(
-            network=None if self.sample else self.network, sample=self.sample, mode=self.mode,
-            boundary=_read_boundary(self.boundary), boundary_path=self.boundary, buffer_m=self.buffer_m,
-            facilities_path=self.facilities, coords=self.coords, population_path=self.population,
-            population_zones=self.population_zones, zone_population_col=self.zone_population_col,
-            districts=_read_districts(self.districts, self.district_col), districts_path=self.districts,
-            district_col=self.district_col, profile=self.profile, minutes=self.minutes, speed_kmh=self.speed_kmh,
-            horizon_min=self.horizon_min, lang=lang)
-
-
-@dataclass(frozen=True, eq=False)
-class AnalysisContext:
-    """What a scenario needs besides the report: the networks by mode, the boundary and the districts."""
-
-    networks: Mapping[str, Any]
-    boundary: Any
-    districts: gpd.GeoDataFrame | None
-    district_col: str | None
-
-    @property
-    def walk(self):
-        return self.networks["walk"] if "walk" in self.networks else next(iter(self.networks.values()))
-
-
-def analysis_context(inputs: AnalysisInputs, profile) -> AnalysisContext:
-    """Load the networks, boundary and districts `run_analysis` used for `inputs` (it does not return them).
-
-    The networks come from the same `network.load_network` calls with the same options, so files
-    are read from its cache; the sample is regenerated (seeded, identical).
-    """
-    from network import load_network
-
-    boundary, districts, district_col = inputs.boundary, inputs.districts, inputs.district_col
-    if inputs.sample:
-        from circles.sample import make_sample
-
-        sample = make_sample()
-        source = sample.ways
-        boundary = boundary if boundary is not None else sample.boundary
-        if districts is None:
-            districts, district_col = sample.districts, "street"
-    else:
-        source = inputs.network
-    modes = sorted({inputs.mode if t.mode == "walk" else t.mode for c in profile.categories for t in c.tiers})
-    nets = {("walk" if m == inputs.mode else m): load_network(source, mode=m, boundary=boundary,
-                                                              buffer_m=inputs.buffer_m) for m in modes}
-    return AnalysisContext(networks=nets, boundary=boundary, districts=districts, district_col=district_col)
-
-
 # ============================================================================ scenarios
-def empty_sites() -> pd.DataFrame:
-    """A scenario without added sites."""
-    return pd.DataFrame({c: pd.Series(dtype=float if c in ("lon", "lat") else object) for c in SITE_COLUMNS})
-
-
-def sites_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Added sites as a frame with `SITE_COLUMNS`, checked (WGS84 lon/lat, a category)."""
-    frame = pd.DataFrame(list(rows))
-    if frame.empty:
-        return empty_sites()
-    for c in SITE_COLUMNS:
-        if c not in frame:
-            frame[c] = None
-    lon = pd.to_numeric(frame["lon"], errors="coerce")
-    lat = pd.to_numeric(frame["lat"], errors="coerce")
-    bad = ~(lon.between(-180, 180) & lat.between(-90, 90))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CirclesError(f"site {i + 1}: location ({frame['lon'].iloc[i]}, {frame['lat'].iloc[i]}) is not a "
-                           "WGS84 lon/lat in degrees; click on the map or type lon 114.30, lat 30.60")
-    frame["lon"], frame["lat"] = lon.round(7), lat.round(7)
-    return frame[list(SITE_COLUMNS)].reset_index(drop=True)
-
-
-def sites_key(sites: pd.DataFrame) -> tuple[tuple[Any, ...], ...]:
-    """A hashable, order-keeping form of added sites (the cache key of a scenario)."""
-    return tuple(tuple(None if (isinstance(v, float) and math.isnan(v)) else v for v in row)
-                 for row in sites[list(SITE_COLUMNS)].itertuples(index=False, name=None))
-
-
-def check_on_network(net, sites: pd.DataFrame, *, max_m: float = SITE_SNAP_MAX_M) -> None:
-    """Refuse added sites farther than `max_m` metres from every walkable way (they would serve from afar).
-
-    `circles.coverage.assess` flags such facilities ``off_network`` but still lets them serve from
-    the nearest point of the network, which for a mistyped coordinate may be kilometres away.
-    """
-    if sites is None or sites.empty:
-        return
-    x, y = net.to_xy(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float))
-    snap = net.snap(x, y, max_distance_m=max_m)
-    far = np.flatnonzero(snap.off_network)
-    if len(far):
-        i = int(far[0])
-        raise CirclesError(f"site {i + 1} ({sites['lon'].iloc[i]:.6f}, {sites['lat'].iloc[i]:.6f}) is "
-                           f"{snap.distance_m[i]:,.0f} m from the nearest walkable way; put it on a street "
-                           f"(within {max_m:g} m), e.g. click on the map inside the district")
-
-
-def scenario_report(result: AnalysisResult, context: AnalysisContext, sites: pd.DataFrame):
-    """The coverage report with `sites` added to the existing facilities (same demand, networks, rules).
-
-    Returns the base report unchanged when there are no sites. Each site needs a ``category``
-    of the profile; a blank ``tier`` means the category's last tier (stations / points).
-    """
-    from circles.coverage import assess
-
-    report = result.report
-    if sites is None or sites.empty:
-        return report
-    check_on_network(context.walk, sites)
-    profile = report.profile
-    rows = []
-    for i, s in enumerate(sites.itertuples(index=False)):
-        cat = profile.category(str(s.category))
-        tier = s.tier if isinstance(s.tier, str) and s.tier else cat.tiers[-1].id
-        cat.tier(tier)  # unknown tiers raise with the valid ones
-        rows.append({"name": s.name if isinstance(s.name, str) and s.name else f"new site {i + 1}",
-                     "category": cat.id, "tier": tier, "lon": float(s.lon), "lat": float(s.lat)})
-    keep = [c for c in report.facilities.columns if c not in ("geometry", "off_network", "snap_m")]
-    facilities = pd.concat([pd.DataFrame(report.facilities[keep]), pd.DataFrame(rows)], ignore_index=True)
-    base_cols = [c for c in report.demand.columns if not c.startswith(("minutes_", "facility_", "covered_"))
-                 and c not in ("geometry", "inside", "off_network")]
-    demand = pd.DataFrame(report.demand[base_cols])
-    return assess(context.networks, facilities, demand, profile=profile, boundary=context.boundary,
-                  districts=context.districts, district_col=context.district_col, horizon_min=report.horizon_min,
-                  plain_speed_kmh=report.plain_speed_kmh)
-
-
-def suggestion_sites(siting) -> pd.DataFrame:
-    """The sites of a `circles.siting.SitingResult` as scenario rows."""
-    rows = [{"category": siting.category, "tier": siting.tier, "lon": r.lon, "lat": r.lat,
-             "name": f"{r.name}", "origin": "suggested"} for r in siting.sites.itertuples(index=False)]
-    return sites_frame(rows)
-
-
 def scenario_comparison(base, scenarios: Mapping[str, Any], *, lang: str) -> pd.DataFrame:
     """One row per scenario (the baseline first): sites added and coverage share per category."""
     names = {"zh": ("现状", "新增站点"), "en": ("current", "sites added")}[_lang(lang)]
@@ -457,7 +275,7 @@ MAP_DETAIL = (
 )
 
 
-def map_detail(result: AnalysisResult) -> dict[str, Any]:
+def map_detail(result: Any) -> dict[str, Any]:
     """Map options that keep big runs responsive: polygon simplification and the features per layer.
 
     Chosen by the length of the walking network: Porto (9,700 km of ways) draws its service areas
@@ -476,19 +294,6 @@ def display_areas(service_areas: gpd.GeoDataFrame | None, *, per_facility: bool)
     return service_areas[service_areas["kind"].isin(["union", "ring"])]
 
 
-def suggestions_layer(sites: pd.DataFrame, base, scenario) -> gpd.GeoDataFrame | None:
-    """Added sites as the map's suggestion layer: rank and people newly covered per category."""
-    if sites is None or sites.empty:
-        return None
-    frame = sites.copy()
-    frame["rank"] = frame.groupby("category").cumcount() + 1
-    added = {c.category: c.demand_covered for c in scenario.categories}
-    before = {c.category: c.demand_covered for c in base.categories}
-    n = frame.groupby("category")["lon"].transform("size")
-    frame["added_covered"] = [(added[c] - before[c]) / k if k == 1 else np.nan for c, k in zip(frame["category"], n)]
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
-
-
 def offline_leaflet(m):
     """Point a folium map's scripts and styles at the Leaflet bundled with the project, as data URIs.
 
@@ -497,35 +302,12 @@ def offline_leaflet(m):
     they are replaced by Leaflet itself, inlined: the map then draws with no internet at all.
     Returns the same map.
     """
-    from circles.maps import _leaflet_assets
+    from circles.maps import _leaflet_assets as leaflet_assets  # TODO(merge): circles.outputs' public name
 
-    js, css, _ = _leaflet_assets()  # the same copy of Leaflet that map.html inlines
+    js, css, _ = leaflet_assets()  # the same copy of Leaflet that map.html inlines
     m.default_js = [("leaflet", "data:text/javascript;base64," + base64.b64encode(js.encode()).decode("ascii"))]
     m.default_css = [("leaflet_css", "data:text/css;base64," + base64.b64encode(css.encode()).decode("ascii"))]
     return m
-
-
-# ============================================================================ downloads
-def download_files(report, *, inputs: Mapping[str, Any], lang: str, service_areas=None,
-                   map_page: str | None = None, suggestions: gpd.GeoDataFrame | None = None) -> dict[str, bytes]:
-    """The files of `circles analyze` (written by `circles.export`), as bytes by name, plus ``map.html``.
-
-    With `suggestions` (added sites), ``gaps.geojson`` also lists them as ``suggested_site``
-    features, as the CLI does when it suggests sites.
-    """
-    from circles.export import gaps_geojson, write_analysis
-
-    with tempfile.TemporaryDirectory(prefix="circles-dl-") as tmp:
-        out = Path(tmp) / "out"
-        write_analysis(report, out, inputs={**inputs, "lang": lang}, lang=lang, service_areas=service_areas)
-        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
-    if suggestions is not None and len(suggestions):
-        cols = [c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
-                if c in suggestions]
-        files["gaps.geojson"] = gaps_geojson(report, suggestions=suggestions[cols]).encode("utf-8")
-    if map_page is not None:
-        files["map.html"] = map_page.encode("utf-8")
-    return files
 
 
 def zip_files(files: Mapping[str, bytes]) -> bytes:

@@ -18,8 +18,9 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from circles import app_support as sup
-from circles.app_pages.i18n import LANGS, text
+from app_pages import support as sup
+from app_pages.i18n import LANGS, text
+from circles.options import RunOptions
 from circles.errors import USER_ERRORS, CirclesError
 
 log = logging.getLogger("circles.app")
@@ -141,7 +142,7 @@ def run_with_progress(fn: Callable, *args: Any, label: str, **kwargs: Any) -> An
 
 
 # ============================================================================ the current run
-def current_spec() -> sup.RunSpec:
+def current_spec() -> RunOptions:
     """The run the Data and Settings pages describe (defaults: the sample, profile 15min)."""
     s = st.session_state
     source = s.get("cfg_source", "sample")
@@ -153,7 +154,7 @@ def current_spec() -> sup.RunSpec:
     speed = s.get("cfg_speed", "profile")
     speed_kmh = None if speed == "profile" else (s.get("cfg_speed_custom", 3.6) if speed == "custom" else float(speed))
     profile = s.get("cfg_profile", "15min")
-    return sup.RunSpec(
+    return RunOptions(
         sample=source == "sample", network=str(network) if network else None,
         facilities=s.get("up_facilities"), coords=s.get("cfg_coords", "wgs84"),
         population=s.get("up_population") if pop_kind == "units" else None,
@@ -190,7 +191,7 @@ def sidebar_status() -> None:
         pass
 
 
-def source_label(spec: sup.RunSpec) -> str:
+def source_label(spec: RunOptions) -> str:
     if spec.sample:
         return t("source_sample")
     return Path(spec.network).name if spec.network and Path(spec.network).exists() else str(spec.network)

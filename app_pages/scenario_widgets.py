@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from circles import app_support as sup
-from circles.app_pages import ui
+from circles.scenarios import suggestion_sites
+from app_pages import ui
 
 
 def suggest_form(categories: list[str], labels: dict[str, str]) -> dict[str, Any] | None:
@@ -41,7 +41,7 @@ def suggestion_view(siting, labels: dict[str, str], *, on_add: Callable) -> None
         added_covered=lambda f: f["added_covered"].round())
     st.dataframe(sites.rename(columns={c: ui.t(f"col_{c}") for c in sites.columns}), hide_index=True,
                  width="stretch")
-    st.button(ui.t("add_suggested"), on_click=on_add, args=(sup.suggestion_sites(siting),),
+    st.button(ui.t("add_suggested"), on_click=on_add, args=(suggestion_sites(siting),),
               type="primary", disabled=siting.n_sites == 0)
 
 

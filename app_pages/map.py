@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-import app
-from circles import app_support as sup
-from circles.app_pages import ui
+from app_pages import services as app
+from app_pages import support as sup
+from app_pages import ui
 
 st.title(ui.t("map_title"))
 spec, result = ui.current_result(app.analysis)

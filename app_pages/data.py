@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-import app
-from circles.app_pages import ui
+from app_pages import services as app
+from app_pages import ui
 
 st.title(ui.t("data_title"))
 shared = app.shared()

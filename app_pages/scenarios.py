@@ -7,10 +7,11 @@ analysis re-assessed with them (app.scenario). Saved scenarios (``scen_saved``) 
 import pandas as pd
 import streamlit as st
 
-import app
-from circles import app_support as sup
-from circles.app_pages import scenario_widgets as w
-from circles.app_pages import ui
+from app_pages import services as app
+from app_pages import support as sup
+from circles import scenarios as scen
+from app_pages import scenario_widgets as w
+from app_pages import ui
 from circles.errors import USER_ERRORS, CirclesError
 
 st.title(ui.t("scen_title"))
@@ -20,14 +21,14 @@ categories = ui.settings_categories(base)
 labels = {c.category: ui.category_label(c) for c in base.categories}
 drafts = st.session_state.setdefault("scen_drafts", {})
 saved = st.session_state.setdefault("scen_saved", {}).setdefault(spec, {})
-draft = drafts.get(spec, sup.empty_sites())
+draft = drafts.get(spec, scen.empty_sites())
 
 
 def _add(rows: pd.DataFrame) -> None:
     """Add sites to the current scenario; a site off the streets becomes the page's error line."""
     try:
-        sup.check_on_network(app.context(spec).walk, rows)
-        drafts[spec] = sup.sites_frame([*drafts.get(spec, sup.empty_sites()).to_dict("records"),
+        scen.check_on_network(app.analysis(spec).walk, rows)
+        drafts[spec] = scen.sites_frame([*drafts.get(spec, scen.empty_sites()).to_dict("records"),
                                         *rows.to_dict("records")])
         st.session_state.pop("scen_suggestion", None)
     except USER_ERRORS as exc:
@@ -37,7 +38,7 @@ def _add(rows: pd.DataFrame) -> None:
 def _add_picked() -> None:
     s = st.session_state
     name = (s.get("scen_name") or "").strip() or ui.t("new_site", n=len(drafts.get(spec, [])) + 1)
-    _add(sup.sites_frame([{"category": s["scen_cat"], "tier": s["scen_tier"], "lon": s["scen_lon"],
+    _add(scen.sites_frame([{"category": s["scen_cat"], "tier": s["scen_tier"], "lon": s["scen_lon"],
                            "lat": s["scen_lat"], "name": name, "origin": "clicked"}]))
     s["scen_name"] = ""
 
@@ -47,14 +48,14 @@ def _save() -> None:
     if name in saved:
         st.session_state["scen_error"] = ui.t("name_taken", name=name)
         return
-    saved[name] = drafts.get(spec, sup.empty_sites())
+    saved[name] = drafts.get(spec, scen.empty_sites())
     st.session_state["scen_save_name"] = ""
 
 
 if "scen_error" in st.session_state:
     st.error(st.session_state.pop("scen_error"))
 with ui.errors():
-    report = ui.run_with_progress(app.scenario, spec, sup.sites_key(draft), label=ui.t("computing"))
+    report = ui.run_with_progress(app.scenario, spec, scen.sites_key(draft), label=ui.t("computing")).report
 st.subheader(ui.t("current"))
 ui.compare_row(base, report, categories=categories, changed=not draft.empty)
 
@@ -66,7 +67,7 @@ if how == "suggest":
     request = w.suggest_form(categories, labels)
     if request is not None:
         with ui.errors(stop=False):
-            siting = ui.run_with_progress(app.suggestion, spec, sup.sites_key(draft), **request,
+            siting = ui.run_with_progress(app.suggestion, spec, scen.sites_key(draft), **request,
                                           label=ui.t("suggesting"))
             st.session_state["scen_suggestion"] = (spec, siting)
     shown = st.session_state.get("scen_suggestion")
@@ -75,7 +76,7 @@ if how == "suggest":
 else:
     st.caption(ui.t("click_help"))
     with ui.errors():
-        m = ui.run_with_progress(app.coverage_map, spec, sup.sites_key(draft), ui.lang(),
+        m = ui.run_with_progress(app.coverage_map, spec, scen.sites_key(draft), ui.lang(),
                                  st.session_state.get("scen_cat"), label=ui.t("computing"))
     clicked = (ui.show_map(m, key="map_click", clicks=True) or {}).get("last_clicked")
     st.caption(ui.t("areas_note"))
@@ -94,7 +95,7 @@ else:
 if saved:
     st.subheader(ui.t("saved"))
     with ui.errors():
-        reports = {name: (ui.run_with_progress(app.scenario, spec, sup.sites_key(sites), label=ui.t("computing")),
+        reports = {name: (ui.run_with_progress(app.scenario, spec, scen.sites_key(sites), label=ui.t("computing")).report,
                           len(sites)) for name, sites in saved.items()}
     if not draft.empty:
         reports[ui.t("current")] = (report, len(draft))

@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import app
-from circles.app_pages import ui
+from app_pages import services as app
+from app_pages import ui
 from circles.profiles import list_profiles
 
 st.title(ui.t("settings_title"))

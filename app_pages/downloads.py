@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-import app
-from circles import app_support as sup
-from circles.app_pages import ui
+from app_pages import services as app
+from app_pages import support as sup
+from circles import scenarios as scen
+from app_pages import ui
 
 st.title(ui.t("dl_title"))
 spec, result = ui.current_result(app.analysis)
@@ -12,7 +13,7 @@ st.caption(ui.t("using", what=ui.source_label(spec)) + " · " + ui.t("dl_help"))
 
 saved = st.session_state.get("scen_saved", {}).get(spec, {})
 draft = st.session_state.get("scen_drafts", {}).get(spec)
-choices = {"": sup.empty_sites()}
+choices = {"": scen.empty_sites()}
 if draft is not None and not draft.empty:
     choices[ui.t("current")] = draft
 choices.update(saved)
@@ -20,7 +21,7 @@ picked = st.selectbox(ui.t("dl_scenario"), list(choices), key="dl_scenario",
                       format_func=lambda k, current=ui.t("dl_current"): k or current)
 
 with ui.errors():
-    files = ui.run_with_progress(app.downloads, spec, sup.sites_key(choices[picked]), ui.lang(),
+    files = ui.run_with_progress(app.downloads, spec, scen.sites_key(choices[picked]), ui.lang(),
                                  label=ui.t("computing"))
 
 mime = {"gaps.geojson": "application/geo+json",

@@ -1,0 +1,198 @@
+"""Districts (区县/街道): which the data reaches and how much of each, their ledger rows, and their table.
+
+One table format serves `circles analyze --districts` and `circles batch`: one row per district ×
+category (`DISTRICT_COLUMNS`), counts as integers, names never row numbers; the rule checks go
+in their own table (`RULE_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["DISTRICT_COLUMNS", "RULE_COLUMNS", "PARTIAL_BELOW", "clip_districts", "ledger_by_district",
+           "district_rows", "rule_rows", "failed_rows", "district_table"]
+
+#: A district with less than this share of its area covered by the data is marked partial.
+PARTIAL_BELOW = 0.5
+#: Districts covered less than this (share of their area) are treated as outside the data.
+MIN_INSIDE_SHARE = 0.005
+
+DISTRICT_COLUMNS: tuple[str, ...] = (
+    "district", "category", "label", "status", "facilities", "demand_column", "demand_total", "demand_covered",
+    "uncovered", "coverage", "minutes", "inside_share", "partial", "rules_ok", "cause",
+)
+RULE_COLUMNS: tuple[str, ...] = ("district", "category", "rule", "label", "required", "value", "ok")
+
+
+def clip_districts(districts: gpd.GeoDataFrame, extent: shapely.Geometry | None
+                   ) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """The districts the data reaches, with the share of each one's area inside the data.
+
+    Parameters
+    ----------
+    districts
+        ``name`` and ``geometry`` (WGS84), one row per district.
+    extent
+        The area the network data covers (WGS84), see `network.data_extent`; None: all inside.
+
+    Returns
+    -------
+    (GeoDataFrame, tuple of str)
+        The districts reached (``name``, ``geometry``, ``inside_share`` 0–1 rounded to 4
+        places, ``partial`` when under `PARTIAL_BELOW`), sorted by name; and the names of the
+        districts outside the data (no polygon, or less than `MIN_INSIDE_SHARE` inside).
+    """
+    frame = districts[["name", "geometry"]].copy()
+    geoms = frame.geometry.to_numpy()
+    has = np.array([g is not None and not g.is_empty and g.geom_type in ("Polygon", "MultiPolygon") for g in geoms])
+    share = np.zeros(len(frame))
+    if extent is None:
+        share[has] = 1.0
+    elif has.any():
+        from network.build import utm_crs
+
+        c = shapely.centroid(extent)
+        metric = utm_crs(c.x, c.y)
+        polys = gpd.GeoSeries(geoms[has], crs="EPSG:4326").to_crs(metric)
+        ext = gpd.GeoSeries([extent], crs="EPSG:4326").to_crs(metric).iloc[0]
+        shapely.prepare(ext)
+        inter = shapely.intersection(polys.to_numpy(), ext)
+        area = shapely.area(polys.to_numpy())
+        share[has] = np.where(area > 0, shapely.area(inter) / np.where(area > 0, area, 1.0), 0.0)
+    reached = share >= MIN_INSIDE_SHARE
+    out = frame[reached].copy()
+    out["inside_share"] = np.round(share[reached], 4)
+    out["partial"] = out["inside_share"] < PARTIAL_BELOW
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326").sort_values("name", kind="stable")
+    return out.reset_index(drop=True), tuple(sorted(frame.loc[~reached, "name"].astype(str)))
+
+
+def ledger_by_district(ledger: Any, table: pd.DataFrame, first_row: int, districts: gpd.GeoDataFrame
+                       ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Each district's ledger problems, and why a district cannot run when all its ledger rows are unusable.
+
+    A row belongs to a district when its 所属街道 column names it (``"燕园街道"`` also names
+    ``"海淀区/燕园街道"``) or when its facility lies inside the district's polygon.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{district: (problem lines ...)}`` and ``{district: cause}``.
+    """
+    from circles.facilities import COLUMN_ALIASES
+    from circles.text import norm_header, rows_text
+
+    source = ledger.source
+    facilities = ledger.facilities
+    aliases = {norm_header(a) for a in COLUMN_ALIASES["district"]}
+    dcol = next((c for c in table.columns if norm_header(c) in aliases), None)
+    by_name = {n: n for n in districts["name"]}
+    for n in districts["name"]:
+        by_name.setdefault(n.rsplit("/", 1)[-1], n)
+    named: dict[int, str] = {}
+    if dcol is not None:
+        for k, v in enumerate(table[dcol].tolist()):
+            text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+            if text in by_name:
+                named[first_row + k] = by_name[text]
+    located: dict[int, str] = {}
+    if len(facilities):
+        polys = districts[districts.geometry.notna()]
+        hit = gpd.sjoin(facilities[["source_row", "geometry"]], polys[["name", "geometry"]], how="inner",
+                        predicate="within")
+        located = {int(r): n for r, n in zip(hit["source_row"], hit["name"])}
+    notes: dict[str, list[str]] = {}
+    for p in ledger.report.problems:
+        where = {named.get(p.row), located.get(p.row)} - {None} if p.row is not None else set()
+        for n in where:
+            notes.setdefault(n, []).append(p.describe(source))
+    kept_rows = set(facilities["source_row"].tolist())
+    errors = {p.row: p for p in ledger.report.errors if p.row is not None}
+    causes: dict[str, str] = {}
+    for n in districts["name"]:
+        rows = sorted(r for r, d in named.items() if d == n)
+        if rows and not any(r in kept_rows for r in rows) and n not in located.values():
+            bad = [r for r in rows if r in errors]
+            first = errors[bad[0]].describe(source) if bad else f"{source} row {rows[0]}: row not imported"
+            causes[n] = (f"every ledger row of this district is unusable ({source} {rows_text(rows)}); "
+                         f"first: {first}; fix these rows and run again with --resume")
+    return {k: tuple(v) for k, v in notes.items()}, causes
+
+
+def _count(v: float) -> int:
+    return int(round(float(v)))
+
+
+def district_rows(report: Any, districts: gpd.GeoDataFrame, lang: str) -> list[dict[str, Any]]:
+    """Rows of the districts table (`DISTRICT_COLUMNS`) from a report's per-district figures."""
+    dt = report.districts
+    if dt is None or not len(dt):
+        return []
+    is_rule = dt["rule"].notna() if "rule" in dt else pd.Series(False, index=dt.index)
+    figures, rules = dt[~is_rule], dt[is_rule]
+    meta = districts.set_index("name")
+    rows = []
+    for _, f in figures.iterrows():
+        name, cat = f["district"], f["category"]
+        res = report.category(cat)
+        total, covered = float(f["demand_total"]), float(f["demand_covered"])
+        mine = rules[(rules["district"] == name) & (rules["category"] == cat)]
+        verdicts = [bool(v) for v in mine["rule_ok"] if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        share = float(meta.loc[name, "inside_share"]) if "inside_share" in meta and name in meta.index else 1.0
+        rows.append({
+            "district": name, "category": cat, "label": res.label_zh if lang == "zh" else res.label_en,
+            "status": "ok", "facilities": int(f["facilities"]), "demand_column": res.demand_column,
+            "demand_total": _count(total), "demand_covered": _count(covered), "uncovered": _count(total) - _count(covered),
+            "coverage": round(covered / total, 4) if total > 0 else 0.0, "minutes": _num(res.minutes),
+            "inside_share": round(share, 4), "partial": bool(share < PARTIAL_BELOW),
+            "rules_ok": (all(verdicts) if verdicts else None), "cause": "",
+        })
+    return rows
+
+
+def rule_rows(report: Any, lang: str) -> list[dict[str, Any]]:
+    """Rows of the rules table (`RULE_COLUMNS`): every profile rule checked in every district."""
+    dt = report.districts
+    if dt is None or "rule" not in dt:
+        return []
+    out = []
+    for _, r in dt[dt["rule"].notna()].iterrows():
+        ok = r["rule_ok"]
+        ok = None if ok is None or (isinstance(ok, float) and math.isnan(ok)) else bool(ok)
+        value = r["value"]
+        out.append({"district": r["district"], "category": r["category"], "rule": r["rule"],
+                    "label": r["label_zh"] if lang == "zh" else r["label_en"], "required": _num(r["required"]),
+                    "value": None if value is None or (isinstance(value, float) and math.isnan(value)) else _num(value),
+                    "ok": ok})
+    return out
+
+
+def failed_rows(name: str, cause: str, profile: Any, lang: str, *, inside_share: float | None = None
+                ) -> list[dict[str, Any]]:
+    """A failed district's rows: one per profile category, with the cause."""
+    share = 1.0 if inside_share is None else inside_share
+    return [{"district": name, "category": c.id, "label": c.label_zh if lang == "zh" else c.label_en,
+             "status": "failed", "facilities": None, "demand_column": c.demand_column, "demand_total": None,
+             "demand_covered": None, "uncovered": None, "coverage": None, "minutes": None,
+             "inside_share": round(share, 4), "partial": bool(share < PARTIAL_BELOW), "rules_ok": None,
+             "cause": cause} for c in profile.categories]
+
+
+def district_table(rows: Iterable[Mapping[str, Any]], profile: Any) -> pd.DataFrame:
+    """The districts table: rows sorted by district, then profile category; integer counts."""
+    order = {c.id: k for k, c in enumerate(profile.categories)}
+    rows = sorted(rows, key=lambda r: (r["district"], order.get(r["category"], len(order)), r["category"]))
+    table = pd.DataFrame(list(rows), columns=list(DISTRICT_COLUMNS))
+    return table.astype({c: "Int64" for c in ("facilities", "demand_total", "demand_covered", "uncovered")})
+
+
+def _num(v: Any) -> float | int:
+    v = float(v)
+    return int(v) if v.is_integer() else round(v, 4)
