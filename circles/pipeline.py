@@ -325,8 +325,11 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
             + (f", {len(outside)} outside it left out" if outside else ""))
 
     notes: list[str] = []
-    facilities, ledger_lines, ledger_notes, ledger_causes = _facilities(opts, profile, whole, boundary, sample,
-                                                                         district_table, say)
+    facilities, ledger_lines, ledger_notes, ledger_causes, coords, evidence = _facilities(
+        opts, profile, whole, extent, boundary, sample, district_table, say)
+    if evidence is not None:
+        notes.append(f"coordinates read as {evidence.decided} (not given; decided from the OSM data: "
+                     f"{evidence.describe('en')}) 台账坐标系由数据判断")
     demand = _demand(opts, profile, whole, extent, boundary, sample, col, notes, say)
     if outside:
         shown = "、".join(outside[:10]) + (" …" if len(outside) > 10 else "")
@@ -335,7 +338,8 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
     record = {
         "network": label, "mode": opts.mode, "boundary": opts.boundary or ("sample" if sample else None),
         "buffer_m": opts.buffer_m, "facilities": opts.facilities or ("sample" if sample else _osm_label(opts)),
-        "coords": opts.coords or "wgs84",
+        "coords": coords, "coords_given": opts.coords is not None,
+        "coords_evidence": evidence.record() if evidence is not None else None,
         "population": opts.population or opts.population_zones or ("sample" if sample else None),
         "districts": opts.districts or ("sample" if sample and districts is None else None),
         "district_col": col, "districts_outside": list(outside), "profile": profile.id,
@@ -386,24 +390,26 @@ def _osm_label(opts: RunOptions) -> str | None:
     return f"{Path(opts.network).name} (OSM tags)" if opts.network and Path(opts.network).exists() else None
 
 
-def _facilities(opts: RunOptions, profile, net, boundary, sample, districts, say: Progress):
+def _facilities(opts: RunOptions, profile, net, extent, boundary, sample, districts, say: Progress):
     """The checked facilities: the ledger, the sample's, or those tagged in the OSM file."""
     from circles.facilities import ledger_from_frame, read_ledger_table
 
-    coords = opts.coords or "wgs84"
+    coords, evidence = opts.coords or "wgs84", None
     if opts.facilities:
         path = Path(opts.facilities)
         if not path.exists():
             raise InputError(f"{path}: facility ledger not found; check the path (CSV/XLSX/GeoJSON/GPKG/SHP)")
         table, first_row = read_ledger_table(path)
+        if opts.coords is None:
+            coords, evidence = _decide_coords(opts, table, first_row, path.name, profile, net, extent, say)
         ledger = ledger_from_frame(table, source_name=path.name, coords=coords, profile=profile, net=net,
                                    boundary=boundary, first_row=first_row)
     elif sample is not None:
-        table, first_row = sample.facilities, 2
+        table, first_row, coords = sample.facilities, 2, "wgs84"
         ledger = ledger_from_frame(table, source_name="sample facilities (示例数据)", coords="wgs84", profile=profile,
                                    net=net, boundary=boundary)
     elif opts.network and Path(opts.network).exists():
-        table, first_row = None, 2
+        table, first_row, coords = None, 2, "wgs84"
         ledger = _osm_facilities(Path(opts.network), profile, net, boundary)
     else:
         raise InputError("no facilities: give --facilities FILE (a ledger; see circles/data/templates/)")
@@ -414,7 +420,38 @@ def _facilities(opts: RunOptions, profile, net, boundary, sample, districts, say
         from circles.districts import ledger_by_district
 
         notes, causes = ledger_by_district(ledger, table, first_row, districts)
-    return ledger.facilities, lines, notes, causes
+    return ledger.facilities, lines, notes, causes, coords, evidence
+
+
+def _decide_coords(opts: RunOptions, table, first_row: int, source: str, profile, net, extent, say: Progress):
+    """The ledger's coordinate system when ``--coords`` is not given: WGS84 outside China, else from evidence.
+
+    Stops with a one-line error asking for ``--coords`` (and showing the evidence) when the OSM
+    data does not tell the systems apart clearly (`circles.coordsys`).
+    """
+    from circles.coords import in_china
+    from circles.coordsys import LABELS, coords_evidence
+    from circles.facilities import ledger_from_frame
+
+    raw = ledger_from_frame(table, source_name=source, coords="wgs84", profile=profile, first_row=first_row)
+    fac = raw.facilities
+    lon, lat = fac["lon"].to_numpy(float), fac["lat"].to_numpy(float)
+    if len(fac) == 0 or not np.any(in_china(lon, lat)):
+        return "wgs84", None
+    places = None
+    if opts.network and Path(opts.network).is_file():
+        from network.features import read_osm_features
+
+        feats = read_osm_features(opts.network, tag_keys=("name", "building", "amenity", "shop", "office"))
+        places = feats[feats["name"].notna()] if "name" in feats else None
+    names = fac["name"].tolist() if "name" in fac else None
+    evidence = coords_evidence(lon, lat, net=net, extent=extent, places=places, names=names)
+    if evidence.decided is None:
+        raise InputError(
+            f"{source}: the coordinate system of the ledger cannot be told from the data ({evidence.describe('en')}); "
+            "give --coords wgs84|gcj02|bd09 (Amap/Tencent 高德/腾讯: gcj02, Baidu 百度: bd09, GPS/OSM/天地图: wgs84)")
+    say(f"coordinates 坐标系: {LABELS[evidence.decided]}, decided from the OSM data ({evidence.describe('en')})")
+    return evidence.decided, evidence
 
 
 def _osm_facilities(path: Path, profile, net, boundary):
@@ -628,7 +665,7 @@ def _suggest(prepared: Prepared, report: CoverageReport, nets, geom, say: Progre
     from circles.siting import suggest_sites
 
     profile = prepared.profile
-    candidates = read_candidates(opts.candidates, coords=opts.coords or "wgs84", profile=profile) \
+    candidates = read_candidates(opts.candidates, coords=prepared.record.get("coords") or "wgs84", profile=profile) \
         if opts.candidates else None
     wanted = opts.categories or tuple(c.id for c in profile.categories)
     results = []

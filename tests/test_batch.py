@@ -79,7 +79,7 @@ def sample_case(tmp_path_factory):
     districts_path = root / "districts.geojson"
     districts.to_file(districts_path, driver="GeoJSON")
     args = ["--network", str(paths["osm"]), "--districts", str(districts_path), "--district-col", "street",
-            "--facilities", str(paths["facilities"]), "--population", str(paths["population"])]
+            "--facilities", str(paths["facilities"]), "--coords", "wgs84", "--population", str(paths["population"])]
     out = root / "out"
     result = CliRunner().invoke(batch_cmd, [*args, "--out", str(out)])
     return {"root": root, "paths": paths, "districts": districts_path, "args": args, "out": out, "result": result,
@@ -120,7 +120,7 @@ def test_district_figures_agree_with_analyze_on_that_boundary(sample_case):
     """A batch district is `circles analyze --boundary <district>`: same figures, same output files."""
     out, paths, sample = sample_case["out"], sample_case["paths"], sample_case["sample"]
     street = sample.districts.set_index("street").loc["示例二街道", "geometry"]
-    alone = analyse(prepare(RunOptions(network=str(paths["osm"]), facilities=str(paths["facilities"]),
+    alone = analyse(prepare(RunOptions(network=str(paths["osm"]), facilities=str(paths["facilities"]), coords="wgs84",
                                        population=str(paths["population"])), boundary=street))
     ref = {c.category: c for c in alone.report.categories}
     summary = json.loads((out / "示例二街道" / "summary.json").read_text(encoding="utf-8"))
@@ -174,7 +174,7 @@ def test_resume_skips_complete_districts_and_reruns_the_rest(sample_case, tmp_pa
     marker.write_text(json.dumps({**m, "fingerprint": "other inputs"}), encoding="utf-8")
     (out / "示例二街道" / "access.csv").unlink()
     inputs = RunOptions(network=str(sample_case["paths"]["osm"]), districts=str(sample_case["districts"]),
-                        district_col="street", facilities=str(sample_case["paths"]["facilities"]),
+                        district_col="street", facilities=str(sample_case["paths"]["facilities"]), coords="wgs84",
                         population=str(sample_case["paths"]["population"]))
     again = run_batch(inputs, out, resume=True)
     status = {o.name: o.status for o in again.outcomes}
@@ -318,11 +318,13 @@ def beijing_case(tmp_path_factory):
     ledger = root / "ledger.csv"
     ledger.write_text(BEIJING_LEDGER, encoding="utf-8")
     args = ["--network", str(osm), "--districts", str(districts_path), "--district-col", "street",
-            "--facilities", str(ledger), "--population-zones", str(zones_path), "--zone-population-col", "population"]
+            "--facilities", str(ledger), "--coords", "wgs84", "--population-zones", str(zones_path),
+            "--zone-population-col", "population"]
     out = root / "out"
     result = CliRunner().invoke(batch_cmd, [*args, "--out", str(out)])
     inputs = RunOptions(network=str(osm), districts=str(districts_path), district_col="street",
-                        facilities=str(ledger), population_zones=str(zones_path), zone_population_col="population")
+                        facilities=str(ledger), coords="wgs84", population_zones=str(zones_path),
+                        zone_population_col="population")
     return {"root": root, "args": args, "out": out, "result": result, "streets": streets, "far": far.iloc[0],
             "inputs": inputs}
 
