@@ -196,3 +196,38 @@ def district_table(rows: Iterable[Mapping[str, Any]], profile: Any) -> pd.DataFr
 def _num(v: Any) -> float | int:
     v = float(v)
     return int(v) if v.is_integer() else round(v, 4)
+
+
+#: Column names that name a zone (街道/乡镇/社区/村), tried in this order; then pairs with a county column.
+ZONE_NAME_COLUMNS = ("street", "街道", "乡镇", "街道名称", "乡镇街道", "街乡", "township", "town", "name", "名称",
+                     "zone", "社区", "community", "village", "行政村", "村", "district", "区县", "county", "区")
+COUNTY_COLUMNS = ("county", "区县", "区", "district", "city", "市")
+
+
+def zone_name_columns(zones: pd.DataFrame, prefer: str | None = None) -> list[str] | None:
+    """The column(s) that name each zone uniquely: `prefer` (``"county,street"``), else a name-like column.
+
+    Returns None when no column names the zones uniquely (they are then named by their row).
+    """
+    def unique(cols: list[str]) -> bool:
+        if not cols or not all(c in zones.columns for c in cols):
+            return False
+        values = zones[cols].astype(str).apply(lambda r: "/".join(v.strip() for v in r), axis=1)
+        return bool((values.str.len() > 0).all() and not values.duplicated().any()
+                    and not zones[cols].isna().any().any())
+
+    if prefer:
+        cols = [c.strip() for c in prefer.split(",") if c.strip()]
+        if unique(cols):
+            return cols
+    lower = {str(c).strip().lower(): c for c in zones.columns if c != "geometry"}
+    named = [lower[n] for n in ZONE_NAME_COLUMNS if n in lower]
+    for c in named:
+        if zones[c].dtype == object and unique([c]):
+            return [c]
+    counties = [lower[n] for n in COUNTY_COLUMNS if n in lower]
+    for county in counties:
+        for c in named:
+            if c != county and unique([county, c]):
+                return [county, c]
+    return None

@@ -498,8 +498,9 @@ def _spread_zones(opts: RunOptions, net, extent, boundary, district_col, shares,
     zones = zones[zones.to_crs("EPSG:4326").intersects(extent)]  # a city's or province's file: the zones with data
     if boundary is not None:
         zones = zones[zones.to_crs("EPSG:4326").intersects(boundary)]
-    cols = (district_col or "").split(",") if district_col else []
-    id_cols = cols if cols and all(c in zones.columns for c in cols) and not zones[cols].duplicated().any() else None
+    from circles.districts import zone_name_columns
+
+    id_cols = zone_name_columns(zones, district_col)  # zones are named in notes and access.csv, never numbered
     buildings = None
     if opts.network and not isinstance(opts.network, RawWays) and Path(opts.network).exists():
         from network.features import read_buildings
