@@ -194,8 +194,8 @@ def test_app_in_headless_chromium(server, browser):
     lon = page.get_by_label("经度")
     before = lon.input_value()
     frame.locator("#map_div").click(position={"x": 420, "y": 260})
-    page.wait_for_function("(v) => document.querySelector('input[aria-label=\"经度\"]').value !== v", arg=before,
-                           timeout=30_000)
+    page.wait_for_function("(v) => { const e = document.querySelector('input[aria-label=\"经度\"]'); "
+                           "return e !== null && e.value !== v; }", arg=before, timeout=30_000)  # re-drawn inputs: null-safe
     assert lon.input_value() != before
     page.get_by_role("button", name="添加站点").click()
     page.get_by_text("手动添加").first.wait_for(state="attached", timeout=60_000)  # a cell of the sites table
