@@ -29,12 +29,13 @@ else:
 st.subheader(ui.t("facilities"))
 st.caption(ui.t("facilities_help"))
 ledger = ui.upload("facilities", "facilities", ui.t("upload_facilities"))
-ui.default("cfg_coords", "wgs84")
-coords = st.radio(ui.t("coords"), ["wgs84", "gcj02", "bd09"], key="cfg_coords", horizontal=True,
-                  format_func=ui.labels({c: f"coords_{c}" for c in ("wgs84", "gcj02", "bd09")}))
+ui.default("cfg_coords", "auto")
+coords = st.radio(ui.t("coords"), ["auto", "wgs84", "gcj02", "bd09"], key="cfg_coords", horizontal=True,
+                  format_func=ui.labels({c: f"coords_{c}" for c in ("auto", "wgs84", "gcj02", "bd09")}))
 if ledger:
     with st.expander(ui.t("ledger_check"), expanded=True), ui.errors(stop=False):
-        st.code(app.ledger_check(ledger, coords, st.session_state.get("cfg_profile", "15min"), ui.lang()),
+        st.code(app.ledger_check(ledger, "wgs84" if coords == "auto" else coords,
+                                 st.session_state.get("cfg_profile", "15min"), ui.lang()),
                 language=None)
 
 st.subheader(ui.t("population"))

@@ -21,7 +21,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from app_pages import support as sup
 from app_pages.i18n import LANGS, text
 from circles.options import RunOptions
-from circles.errors import USER_ERRORS, CirclesError
+from circles.errors import USER_ERRORS, CirclesError, CoordsUndecidedError
 
 log = logging.getLogger("circles.app")
 
@@ -90,6 +90,17 @@ def errors(*, stop: bool = True) -> Iterator[None]:
     """Show any failure as one line with ``st.error`` (no traceback); stop the page there when `stop`."""
     try:
         yield
+    except CoordsUndecidedError as exc:  # ask for the ledger's coordinate system, with the evidence
+        st.warning(t("coords_ask"))
+        if exc.evidence is not None:
+            st.caption(exc.evidence.describe(lang()))
+        options = ["wgs84", "gcj02", "bd09"]
+        best = getattr(exc.evidence, "best", "wgs84")
+        st.radio(t("coords"), options, index=options.index(best), horizontal=True, key="w_coords_pick",
+                 format_func=labels({c: f"coords_{c}" for c in options}))
+        st.button(t("coords_use"), type="primary", on_click=_pick_coords)
+        if stop:
+            st.stop()
     except USER_ERRORS as exc:
         st.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         if stop:
@@ -105,6 +116,11 @@ def errors(*, stop: bool = True) -> Iterator[None]:
         st.error(t("error_other", kind=type(exc).__name__, message=first))
         if stop:
             st.stop()
+
+
+def _pick_coords() -> None:
+    """Remember the chosen coordinate system for this session (the Data page shows it too)."""
+    st.session_state["cfg_coords"] = st.session_state.get("w_coords_pick", "wgs84")
 
 
 def run_with_progress(fn: Callable, *args: Any, label: str, **kwargs: Any) -> Any:
@@ -156,7 +172,8 @@ def current_spec() -> RunOptions:
     profile = s.get("cfg_profile", "15min")
     return RunOptions(
         sample=source == "sample", network=str(network) if network else None,
-        facilities=s.get("up_facilities"), coords=s.get("cfg_coords", "wgs84"),
+        facilities=s.get("up_facilities"),
+        coords=None if s.get("cfg_coords", "auto") == "auto" else s.get("cfg_coords"),
         population=s.get("up_population") if pop_kind == "units" else None,
         population_zones=vector_path("zones") if pop_kind == "zones" else None,
         zone_population_col=s.get("cfg_zones_col") if pop_kind == "zones" else None,

@@ -30,6 +30,17 @@ class InputError(CirclesError):
     """A file, column, row or option given by the user is wrong."""
 
 
+class CoordsUndecidedError(InputError):
+    """A ledger inside China came without its coordinate system and the data cannot tell it.
+
+    ``evidence`` is the `circles.coordsys.CoordsEvidence`: the app shows it and asks for the system.
+    """
+
+    def __init__(self, message: str, evidence: object = None):
+        super().__init__(message)
+        self.evidence = evidence
+
+
 class ExtentError(CirclesError):
     """The study area, a district or the inputs do not meet the network data."""
 
@@ -45,5 +56,5 @@ class OutputError(CirclesError):
 #: Everything that is shown as one line (no traceback): our errors and the network package's.
 USER_ERRORS: tuple[type[ValueError], ...] = (CirclesError, NetworkError)
 
-__all__ = ["CirclesError", "InputError", "ExtentError", "SolverError", "OutputError", "NetworkError",
+__all__ = ["CirclesError", "InputError", "CoordsUndecidedError", "ExtentError", "SolverError", "OutputError", "NetworkError",
            "OutsideDataError", "USER_ERRORS"]

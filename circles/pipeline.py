@@ -447,9 +447,12 @@ def _decide_coords(opts: RunOptions, table, first_row: int, source: str, profile
     names = fac["name"].tolist() if "name" in fac else None
     evidence = coords_evidence(lon, lat, net=net, extent=extent, places=places, names=names)
     if evidence.decided is None:
-        raise InputError(
+        from circles.errors import CoordsUndecidedError
+
+        raise CoordsUndecidedError(
             f"{source}: the coordinate system of the ledger cannot be told from the data ({evidence.describe('en')}); "
-            "give --coords wgs84|gcj02|bd09 (Amap/Tencent 高德/腾讯: gcj02, Baidu 百度: bd09, GPS/OSM/天地图: wgs84)")
+            "give --coords wgs84|gcj02|bd09 (Amap/Tencent 高德/腾讯: gcj02, Baidu 百度: bd09, GPS/OSM/天地图: wgs84)",
+            evidence)
     say(f"coordinates 坐标系: {LABELS[evidence.decided]}, decided from the OSM data ({evidence.describe('en')})")
     return evidence.decided, evidence
 

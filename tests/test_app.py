@@ -36,7 +36,7 @@ os.environ["CIRCLES_APP_DISK_CACHE"] = "0"  # before app.py is imported: keep no
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/{}.py"
-SAMPLE = RunOptions(sample=True, coords="wgs84")  # what the Data page runs by default
+SAMPLE = RunOptions(sample=True)  # what the Data page runs by default
 TIMEOUT = 300  # seconds; the first run computes the sample (about 10 s), CI machines are slower
 ZH = {"elderly": "养老服务设施", "meal": "老年助餐服务", "child": "未成年人保护服务"}
 EN = {"elderly": "Elderly-care facility", "meal": "Meal service for older people", "child": "Child protection"}
@@ -354,11 +354,37 @@ def test_data_page_ledger_upload_is_checked_and_used():
     at.switch_page(PAGE.format("map")).run()
     _no_failure(at)
     assert len(at.metric) == 3  # the uploaded ledger (the sample's facilities) was analysed
+    evidence = json.loads(app_services().downloads(RunOptions(sample=True, facilities=str(stored)), (), "zh")
+                          ["summary.json"])["inputs"]
+    assert evidence["coords_given"] is False and evidence["coords"] == "wgs84"  # decided from the data
 
     at.switch_page(PAGE.format("data")).run()
     _button(at, "移除").click().run()
     _no_failure(at)
     assert "up_facilities" not in at.session_state
+
+
+def test_undecided_coordinates_are_asked_for_and_remembered():
+    """A small ledger inside China whose coordinate system the data cannot tell: the app asks, with the evidence."""
+    rows = make_sample().facilities.head(6).to_csv(index=False).encode("utf-8-sig")
+    at = _app("data")
+    at.file_uploader(key="w_up_facilities_0").set_value(("六行.csv", rows, "text/csv")).run()
+    at.switch_page(PAGE.format("map")).run()
+    assert not at.exception and not at.error
+    assert len(at.warning) == 1 and "坐标系" in at.warning[0].value
+    assert [o.split("（")[0] for o in at.radio(key="w_coords_pick").options] == ["WGS84", "GCJ-02", "BD-09"]
+    at.radio(key="w_coords_pick").set_value("wgs84")
+    _button(at, "使用此坐标系").click().run()
+    _no_failure(at)
+    assert at.session_state["cfg_coords"] == "wgs84" and len(at.metric) == 3
+    at.switch_page(PAGE.format("figures")).run()  # remembered for the session
+    _no_failure(at)
+
+
+def app_services():
+    from app_pages import services
+
+    return services
 
 
 def test_bad_ledger_is_one_line_on_every_page():
