@@ -304,7 +304,7 @@ def test_import_network_stays_light():
     import sys
 
     heavy = ["osmnx", "networkx", "geopandas", "rasterio", "folium"]
-    code = ("import sys, network; from network import load_network, clear_cache, file_bounds; "
+    code = ("import sys, network; from network import load_network, data_extent, clear_cache, file_bounds; "
             f"print([m for m in {heavy!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
