@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyproj
 import shapely
 from scipy import sparse
-from scipy.spatial import cKDTree
 
 from network.errors import NetworkError
+
+if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `import network` stays light
+    import pyproj
+    from scipy.spatial import cKDTree
 
 # A node at an edge's end is reached at this time (s) at least: scipy's shortest-path routines
 # ignore explicit zeros in sparse matrices, so zero-length edges get this instead.
@@ -148,10 +150,14 @@ class CompactNetwork:
 
     @cached_property
     def _to_proj(self) -> pyproj.Transformer:
+        import pyproj
+
         return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
 
     @cached_property
     def _to_lonlat(self) -> pyproj.Transformer:
+        import pyproj
+
         return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
 
     def to_xy(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -241,6 +247,8 @@ class CompactNetwork:
     @cached_property
     def kdtree(self) -> cKDTree:
         """KD-tree of the node coordinates (metres)."""
+        from scipy.spatial import cKDTree
+
         return cKDTree(np.column_stack([self.node_x, self.node_y]))
 
     def edge_lines(self) -> np.ndarray:
