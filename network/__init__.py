@@ -1,11 +1,14 @@
 """Everything that reads OSM or builds graphs, and the fast compact form all routing runs on."""
 
+from network._osm_file import file_bounds
+from network.cache import clear_cache, default_cache_dir
 from network.compact import CompactNetwork, Snap
-from network.load import default_cache_dir, from_graph, load_network
+from network.extent import data_extent
+from network.load import from_graph, load_network
 from network.modes import DRIVE_SPEED_KMH, MODES, WALK_WAY_FACTORS, ModeRules
 from network.raw import RawWays
 
 __all__ = [
-    "CompactNetwork", "Snap", "load_network", "from_graph", "default_cache_dir", "ModeRules", "MODES",
-    "DRIVE_SPEED_KMH", "WALK_WAY_FACTORS", "RawWays",
+    "CompactNetwork", "Snap", "load_network", "from_graph", "default_cache_dir", "clear_cache", "file_bounds",
+    "data_extent", "ModeRules", "MODES", "DRIVE_SPEED_KMH", "WALK_WAY_FACTORS", "RawWays",
 ]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import osmium
 
 from network.errors import NetworkError
 from network.raw import WAY_TAGS, RawWays
+from network.xmlsafe import read_xml_head, refuse_xml_entities
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +22,112 @@ OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pb
 # libosmium's fixed-point coordinates: degrees * 1e7; this value marks an undefined location
 _UNDEFINED = 2147483647
 _RARE_TAGS = tuple(k for k in WAY_TAGS if k not in ("highway", "name"))  # name is not needed for routing
+_XML_FIX = ("remove the <!DOCTYPE ...> block, or export the area again from openstreetmap.org "
+            "(or as a Geofabrik .osm.pbf extract)")
+_BOUNDS_HEAD_BYTES = 1 << 16  # <bounds> comes right after <osm> (after <note>/<meta> from Overpass)
+_BOUNDS = re.compile(r"<(bounds|bound)\b([^>]*)>")
+_FIRST_ENTITY = re.compile(r"<(node|way|relation)\b")
+_ATTR = re.compile(r"([\w:]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 
 
 def is_osm_path(path: Path) -> bool:
     """True when the file name ends like an OSM file this module reads."""
     name = path.name.lower()
     return any(name.endswith(s) for s in OSM_SUFFIXES)
+
+
+def is_pbf_path(path: Path) -> bool:
+    """True when the file name ends in ``.pbf`` (binary OSM); every other OSM file is XML."""
+    return path.name.lower().endswith(".pbf")
+
+
+def refuse_osm_xml_entities(path: Path) -> None:
+    """Refuse an OSM XML file (plain, .gz or .bz2) whose prolog declares entities; PBF passes.
+
+    Runs before libosmium parses anything; see `network.xmlsafe.refuse_xml_entities`.
+    """
+    if not is_pbf_path(Path(path)):
+        refuse_xml_entities(Path(path), fix=_XML_FIX)
+
+
+def file_bounds(path: str | os.PathLike) -> tuple[float, float, float, float] | None:
+    """The box an OSM file declares it covers.
+
+    openstreetmap.org exports keep every way that touches the export box whole, so their
+    streets run past it; the declared box says where the data is complete.
+
+    Parameters
+    ----------
+    path
+        An OSM file: the ``<bounds>`` element (or Osmosis's ``<bound box=...>``) of
+        ``.osm``/``.osm.gz``/``.osm.bz2`` XML, the header bbox of ``.osm.pbf``.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(min lon, min lat, max lon, max lat)`` in WGS84 degrees; None when the file declares
+        no box, or one that is not a valid lon/lat box (min >= max, out of range, unparseable).
+
+    Raises
+    ------
+    NetworkError
+        The file is missing, unreadable, or XML that declares entities.
+
+    Examples
+    --------
+    >>> file_bounds("beijing_haidian_wudaokou.osm")  # doctest: +SKIP
+    (116.3084, 39.9905, 116.332, 40.0123)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NetworkError(f"{path}: file not found; check the path (an OSM .osm/.osm.pbf file is expected)")
+    if is_pbf_path(path):
+        return _pbf_bounds(path)
+    refuse_osm_xml_entities(path)
+    text, _ = read_xml_head(path, max_bytes=_BOUNDS_HEAD_BYTES)
+    first = _FIRST_ENTITY.search(text)
+    boxes = []
+    for m in _BOUNDS.finditer(text, 0, first.start() if first else len(text)):
+        attrs = {k: dq or sq for k, dq, sq in _ATTR.findall(m.group(2))}
+        if m.group(1) == "bound":
+            parts = attrs.get("box", "").split(",")
+            keys = dict(zip(("minlat", "minlon", "maxlat", "maxlon"), parts)) if len(parts) == 4 else {}
+        else:
+            keys = attrs
+        try:
+            box = _valid_box(*(float(keys[k]) for k in ("minlon", "minlat", "maxlon", "maxlat")))
+        except (KeyError, ValueError):
+            box = None
+        if box is None:
+            log.info("%s: ignoring the declared bounds %r (not a valid lon/lat box)", path, m.group(0))
+            return None
+        boxes.append(box)
+    if not boxes:
+        return None
+    w, s, e, n = zip(*boxes)
+    return min(w), min(s), max(e), max(n)
+
+
+def _pbf_bounds(path: Path) -> tuple[float, float, float, float] | None:
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
+        try:
+            box = reader.header().box()
+        finally:
+            reader.close()
+    except RuntimeError as exc:  # libosmium: not PBF, truncated header
+        raise NetworkError(
+            f"{path}: not a readable OSM file ({str(exc).strip() or type(exc).__name__}); "
+            "export it again as .osm or .osm.pbf (the file may be truncated)"
+        ) from None
+    if not box.valid():
+        return None
+    return _valid_box(box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+
+
+def _valid_box(w: float, s: float, e: float, n: float) -> tuple[float, float, float, float] | None:
+    ok = all(math.isfinite(v) for v in (w, s, e, n)) and -180.0 <= w < e <= 180.0 and -90.0 <= s < n <= 90.0
+    return (float(w), float(s), float(e), float(n)) if ok else None
 
 
 def read_highway_ways(path: Path) -> RawWays:
@@ -46,6 +150,7 @@ def read_highway_ways(path: Path) -> RawWays:
     path = Path(path)
     if not path.exists():
         raise NetworkError(f"{path}: file not found; check the path (an OSM .osm/.osm.pbf file is expected)")
+    refuse_osm_xml_entities(path)
     try:
         extra: dict[int, dict[str, str]] = {}
         rare_pass = (

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import numpy as np
-import pyproj
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -73,6 +72,8 @@ def build_network(
     source
         Label of the data source, for messages and the report.
     """
+    import pyproj  # here, not at the top: `import network` stays light
+
     label = source or "the OSM data"
     n_raw_ways = raw.n_ways
 

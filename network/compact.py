@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyproj
 import shapely
 from scipy import sparse
-from scipy.spatial import cKDTree
 
 from network.errors import NetworkError
+
+if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `import network` stays light
+    import pyproj
+    from scipy.spatial import cKDTree
 
 # A node at an edge's end is reached at this time (s) at least: scipy's shortest-path routines
 # ignore explicit zeros in sparse matrices, so zero-length edges get this instead.
@@ -148,10 +150,14 @@ class CompactNetwork:
 
     @cached_property
     def _to_proj(self) -> pyproj.Transformer:
+        import pyproj
+
         return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
 
     @cached_property
     def _to_lonlat(self) -> pyproj.Transformer:
+        import pyproj
+
         return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
 
     def to_xy(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -241,6 +247,8 @@ class CompactNetwork:
     @cached_property
     def kdtree(self) -> cKDTree:
         """KD-tree of the node coordinates (metres)."""
+        from scipy.spatial import cKDTree
+
         return cKDTree(np.column_stack([self.node_x, self.node_y]))
 
     def edge_lines(self) -> np.ndarray:
@@ -438,9 +446,19 @@ class CompactNetwork:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], report: dict[str, Any]) -> CompactNetwork:
+        """The network `arrays` wrote, after checking that the arrays fit together.
+
+        Raises
+        ------
+        NetworkError
+            An array is missing or has the wrong kind, length or range (a damaged cache entry).
+        """
+        problem = _arrays_problem(arrays)
+        if problem is not None:
+            raise NetworkError(f"network arrays: {problem}; rebuild the network from its OSM file")
         return cls(crs=str(arrays["crs"]), mode=str(arrays["mode"]),
                    highway_values=tuple(str(v) for v in arrays["highway_values"]),
-                   report=report, **{k: arrays[k] for k in _ARRAY_FIELDS})
+                   report=dict(report), **{k: arrays[k] for k in _ARRAY_FIELDS})
 
 
 _ARRAY_FIELDS = (
@@ -448,3 +466,41 @@ _ARRAY_FIELDS = (
     "edge_length_m", "edge_weighted_length_m", "edge_drive_time_s", "edge_highway", "edge_osmid",
     "geom_offsets", "geom_x", "geom_y",
 )
+# numpy dtype kind of each array: i integer, f float, b bool
+_ARRAY_KINDS = {k: "f" for k in _ARRAY_FIELDS} | {
+    "node_osmid": "i", "edge_u": "i", "edge_v": "i", "edge_oneway": "b", "edge_highway": "i",
+    "edge_osmid": "i", "geom_offsets": "i",
+}
+
+
+def _arrays_problem(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a set of network arrays (missing, kind, length, index range), or None."""
+    missing = [k for k in (*_ARRAY_FIELDS, "highway_values", "crs", "mode") if k not in arrays]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    for k in _ARRAY_FIELDS:
+        a = arrays[k]
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind != _ARRAY_KINDS[k]:
+            return f"{k} is not a 1-D {dict(i='integer', f='float', b='bool')[_ARRAY_KINDS[k]]} array"
+    if arrays["highway_values"].ndim != 1 or arrays["highway_values"].dtype.kind != "U":
+        return "highway_values is not a 1-D array of strings"
+    if arrays["crs"].shape != () or arrays["mode"].shape != () or str(arrays["mode"]) not in ("walk", "bike", "drive"):
+        return "crs or mode is not a single known value"
+    lengths = {
+        "node": {k: len(arrays[k]) for k in _ARRAY_FIELDS if k.startswith("node_")},
+        "edge": {k: len(arrays[k]) for k in _ARRAY_FIELDS if k.startswith("edge_")},
+        "geometry point": {k: len(arrays[k]) for k in ("geom_x", "geom_y")},
+    }
+    for what, by_name in lengths.items():
+        if len(set(by_name.values())) > 1:
+            return f"the {what} arrays have different lengths ({by_name})"
+    n_nodes, n_edges = len(arrays["node_x"]), len(arrays["edge_u"])
+    off = arrays["geom_offsets"]
+    if len(off) != n_edges + 1 or (n_edges and (off[0] != 0 or off[-1] != len(arrays["geom_x"])
+                                                or np.any(np.diff(off) < 2))):
+        return "geom_offsets do not split the geometry points into edges of 2 or more points"
+    for k, n in (("edge_u", n_nodes), ("edge_v", n_nodes), ("edge_highway", len(arrays["highway_values"]))):
+        a = arrays[k]
+        if len(a) and (a.min() < 0 or a.max() >= n):
+            return f"{k} refers to index {int(a.max() if a.max() >= n else a.min())} outside 0..{n - 1}"
+    return None

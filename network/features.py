@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from network.errors import NetworkError
-from network._osm_file import OSM_SUFFIXES, is_osm_path
+from network._osm_file import OSM_SUFFIXES, is_osm_path, refuse_osm_xml_entities
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ def read_osm_features(
     Raises
     ------
     NetworkError
-        When the file is missing, has an unknown suffix or cannot be parsed, or when `tag_keys`
-        or `kinds` are invalid.
+        When the file is missing, has an unknown suffix, is XML that declares entities (refused
+        before parsing) or cannot be parsed, or when `tag_keys` or `kinds` are invalid.
 
     Examples
     --------
@@ -239,6 +239,7 @@ def _check_path(path: str | Path) -> Path:
         raise NetworkError(
             f"{path}: unknown OSM file type; rename or convert it to one of {', '.join(OSM_SUFFIXES)}"
         )
+    refuse_osm_xml_entities(path)
     return path
 
 

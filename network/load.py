@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import shapely
 
 from network.errors import NetworkError
-from network._osm_file import is_osm_path, read_highway_ways
+from network._osm_file import file_bounds, is_osm_path, read_highway_ways, refuse_osm_xml_entities
 from network.build import build_network
+from network.cache import cache_key, default_cache_dir, read_entry, write_entry
 from network.compact import CompactNetwork
 from network.modes import WALK_WAY_FACTORS, ModeRules
 from network.raw import RawWays
+from network.xmlsafe import refuse_xml_entities
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
 DEFAULT_BUFFER_M = 1000.0
-
-
-def default_cache_dir() -> Path:
-    """``$CIRCLES_CACHE_DIR``, else ``~/.cache/circles``."""
-    env = os.environ.get("CIRCLES_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "circles"
 
 
 def load_network(
@@ -71,11 +61,21 @@ def load_network(
     cache, cache_dir
         Keep the built network in a cache keyed by the file's content and these options, so
         a second run on the same data skips parsing (default folder: `default_cache_dir`).
+        Entries are verified on reading (see `network.cache`); a damaged one is rebuilt.
 
     Returns
     -------
     CompactNetwork
-        Projected to the local UTM zone; ``net.report`` says what was read and dropped.
+        Projected to the local UTM zone. ``net.report`` says what was read and dropped, and:
+        ``"file_bounds"``, the box the OSM file declares (``[min lon, min lat, max lon, max
+        lat]``, see `file_bounds`; None when it declares none or the source is not a file);
+        ``"cache"``, ``"hit"``, ``"miss"`` or ``"rebuilt: <reason>"`` (OSM files with `cache`).
+
+    Raises
+    ------
+    NetworkError
+        A missing, empty, unreadable or non-OSM file; XML that declares entities; no usable
+        ways (`OutsideDataError` when the boundary misses the data).
 
     Examples
     --------
@@ -93,18 +93,18 @@ def load_network(
         "boundary": shapely.to_wkb(boundary, hex=True) if boundary is not None else None,
     }
     if isinstance(source, RawWays):
-        return build_network(source, rules=rules, boundary=boundary, buffer_m=buffer_m,
-                             largest_component=largest_component, source="sample")
+        return _no_file_bounds(build_network(source, rules=rules, boundary=boundary, buffer_m=buffer_m,
+                                             largest_component=largest_component, source="sample"))
     if isinstance(source, shapely.Geometry):
-        return _from_place(source, rules=rules)
+        return _no_file_bounds(_from_place(source, rules=rules))
 
     path = Path(source)
     if path.suffix.lower() == ".graphml":
-        return _from_graphml(path, rules=rules)
+        return _no_file_bounds(_from_graphml(path, rules=rules))
     if not path.exists():
         if is_osm_path(path) or os.sep in str(source) or path.suffix:
             raise NetworkError(f"{path}: file not found; check the path or use --sample for the built-in district")
-        return _from_place(str(source), rules=rules)
+        return _no_file_bounds(_from_place(str(source), rules=rules))
     if not is_osm_path(path):
         raise NetworkError(
             f"{path}: not an OSM file (expected .osm, .osm.gz, .osm.bz2, .osm.pbf or .graphml); "
@@ -112,12 +112,13 @@ def load_network(
         )
     _check_osm_header(path)
 
-    key = _cache_key(path, options) if cache else None
+    key = cache_key(path, options) if cache else None
     cdir = cache_dir or default_cache_dir()
+    status = "miss"
     if key is not None:
-        hit = _cache_read(cdir / f"{key}.npz", cdir / f"{key}.json")
+        hit, status = read_entry(cdir, key)
         if hit is not None:
-            hit.report["cache"] = "hit"
+            hit.report["cache"] = status
             return hit
     t0 = time.perf_counter()
     raw = read_highway_ways(path)
@@ -125,18 +126,29 @@ def load_network(
         raise NetworkError(f"{path}: the file has no highway ways; use an extract that includes streets")
     net = build_network(raw, rules=rules, boundary=boundary, buffer_m=buffer_m,
                         largest_component=largest_component, source=str(path))
+    bounds = file_bounds(path)
+    net.report["file_bounds"] = list(bounds) if bounds is not None else None
     net.report["build_s"] = round(time.perf_counter() - t0, 3)
     if key is not None:
-        net.report["cache"] = "miss"
-        _cache_write(net, cdir / f"{key}.npz", cdir / f"{key}.json")
+        net.report["cache"] = status
+        write_entry(net, cdir, key)
+    return net
+
+
+def _no_file_bounds(net: CompactNetwork) -> CompactNetwork:
+    """Sources other than OSM files declare no bounds; the key is there all the same."""
+    net.report.setdefault("file_bounds", None)
     return net
 
 
 def _check_osm_header(path: Path) -> None:
-    """Refuse files that are obviously not OSM before libosmium gives a cryptic message."""
-    head = path.open("rb").read(512)
+    """Refuse files that are obviously not OSM, or XML that declares entities, before libosmium
+    parses anything (and gives a cryptic message)."""
+    with path.open("rb") as f:
+        head = f.read(512)
     if not head:
         raise NetworkError(f"{path}: the file is empty; export the area again")
+    refuse_osm_xml_entities(path)
     name = path.name.lower()
     if name.endswith((".osm", ".xml")) and b"<osm" not in head and b"<?xml" not in head:
         raise NetworkError(f"{path}: not OSM XML (no <osm> element at the start); export the area as .osm or .osm.pbf")
@@ -144,44 +156,10 @@ def _check_osm_header(path: Path) -> None:
         raise NetworkError(f"{path}: not an OSM PBF file (no OSMHeader block); export it again as .osm.pbf")
 
 
-def _cache_key(path: Path, options: dict[str, Any]) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    h.update(json.dumps({"v": CACHE_VERSION, **options}, sort_keys=True).encode())
-    return h.hexdigest()[:32]
-
-
-def _cache_read(npz: Path, meta: Path) -> CompactNetwork | None:
-    if not (npz.exists() and meta.exists()):
-        return None
-    try:
-        with np.load(npz, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        report = json.loads(meta.read_text(encoding="utf-8"))
-        return CompactNetwork.from_arrays(arrays, report)
-    except (OSError, ValueError, KeyError) as exc:  # a broken cache entry is rebuilt, not fatal
-        log.warning("ignoring unreadable cache entry %s: %s", npz, exc)
-        return None
-
-
-def _cache_write(net: CompactNetwork, npz: Path, meta: Path) -> None:
-    try:
-        npz.parent.mkdir(parents=True, exist_ok=True)
-        for target, writer in ((npz, lambda f: np.savez(f, **net.arrays())),
-                               (meta, lambda f: f.write(json.dumps(net.report, ensure_ascii=False).encode()))):
-            fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                writer(f)
-            os.replace(tmp, target)
-    except OSError as exc:
-        log.warning("could not write the network cache in %s: %s", npz.parent, exc)
-
-
 def _from_graphml(path: Path, *, rules: ModeRules) -> CompactNetwork:
     if not path.exists():
         raise NetworkError(f"{path}: file not found; check the path of the GraphML cache")
+    refuse_xml_entities(path, fix="remove the <!DOCTYPE ...> block, or save the graph again with osmnx.save_graphml")
     import osmnx as ox
 
     try:

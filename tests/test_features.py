@@ -15,6 +15,7 @@ from conftest import shared_data
 from circles.errors import CirclesError
 from network.errors import NetworkError
 from network.features import DEFAULT_TAG_KEYS, parse_levels, read_buildings, read_osm_features
+from osmfixtures import NESTED_ENTITIES
 
 WUDAOKOU = "osm/beijing_haidian_wudaokou.osm"
 
@@ -215,6 +216,18 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         read_osm_features(good, tag_keys="amenity")
     with pytest.raises(NetworkError, match="tag_keys"):
         read_osm_features(good, tag_keys=())
+
+
+@pytest.mark.parametrize("suffix, compress", [(".osm", bytes), (".osm.gz", gzip.compress), (".osm.bz2", bz2.compress)])
+def test_xml_with_entities_is_refused_before_parsing(suffix, compress, tmp_path):
+    # "billion laughs" (small): the café's name would expand to 1,000 copies of "lol"
+    text = TINY_OSM.replace("<osm ", NESTED_ENTITIES + "<osm ", 1).replace('v="咖啡"', 'v="&lol3;"')
+    p = tmp_path / f"laughs{suffix}"
+    p.write_bytes(compress(text.encode("utf-8")))
+    for reader in (read_osm_features, read_buildings):
+        with pytest.raises(NetworkError, match=r"laughs\.osm.*: the XML declares entities in a <!DOCTYPE>") as info:
+            reader(p)
+        assert "\n" not in str(info.value)
 
 
 def test_parse_levels():

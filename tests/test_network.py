@@ -15,6 +15,7 @@ from network.errors import NetworkError
 from conftest import shared_data
 from netfixtures import grid_ways, lonlat
 from network import RawWays, load_network
+from osmfixtures import NESTED_ENTITIES, osm_xml
 
 # ----------------------------------------------------------------------------- hand-checkable
 
@@ -267,3 +268,43 @@ def test_place_name_offline_gives_clear_message():
 def test_polygon_source_offline_gives_clear_message():
     with pytest.raises(NetworkError, match="could not download it through osmnx"):
         load_network(shapely.box(116.30, 39.99, 116.31, 40.0))
+
+
+def test_osm_xml_with_entities_is_refused_before_parsing(tmp_path):
+    p = tmp_path / "laughs.osm"
+    p.write_text(osm_xml(grid_ways(3), doctype=NESTED_ENTITIES, name_entity="lol3"), encoding="utf-8")
+    with pytest.raises(NetworkError, match=r"laughs\.osm: the XML declares entities in a <!DOCTYPE>") as info:
+        load_network(p)
+    assert "\n" not in str(info.value) and "remove the <!DOCTYPE" in str(info.value)
+
+
+def test_graphml_with_entities_is_refused(tmp_path):
+    import osmnx as ox
+
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=116.3, y=40.0, street_count=1)
+    G.add_node(2, x=116.301, y=40.0, street_count=1)
+    G.add_edge(1, 2, 0, length=85.0, highway="residential", oneway=False, reversed=False, osmid=5)
+    ox.save_graphml(G, tmp_path / "plain.graphml")
+    assert load_network(tmp_path / "plain.graphml").n_edges == 1
+    text = (tmp_path / "plain.graphml").read_text(encoding="utf-8")
+    end_decl = text.index("?>") + 2
+    # osmnx (networkx, ElementTree) would expand &lol3; to 1,000 copies
+    laughs = (text[:end_decl] + "\n" + NESTED_ENTITIES.replace("osm", "graphml") + text[end_decl:]).replace(
+        ">residential<", ">&lol3;<")
+    (tmp_path / "laughs.graphml").write_text(laughs, encoding="utf-8")
+    with pytest.raises(NetworkError, match=r"laughs\.graphml: the XML declares entities.*osmnx\.save_graphml") as info:
+        load_network(tmp_path / "laughs.graphml")
+    assert "\n" not in str(info.value)
+
+
+def test_import_network_stays_light():
+    """`import network` loads none of the heavy optional libraries (they load where they are used)."""
+    import subprocess
+    import sys
+
+    heavy = ["osmnx", "networkx", "geopandas", "rasterio", "folium"]
+    code = ("import sys, network; from network import load_network, data_extent, clear_cache, file_bounds; "
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
