@@ -138,7 +138,7 @@ def shared_files(data_dir: Path) -> dict[str, dict[str, Path]]:
     out: dict[str, dict[str, Path]] = {"osm": {}, "vector": {}}
     if not data_dir.is_dir():
         return out
-    from network._osm_file import is_osm_path
+    from network import is_osm_path
 
     for p in sorted(data_dir.rglob("*")):
         if not p.is_file():

@@ -358,7 +358,7 @@ def _network_source(network: str | None, parse_once: bool, say: Progress) -> tup
     """The network argument: kept as a path (cached loads), or parsed once into memory (batch)."""
     if not parse_once:
         return network, str(network)
-    from network._osm_file import is_osm_path, read_highway_ways
+    from network import is_osm_path, read_highway_ways
 
     path = Path(str(network))
     if not is_osm_path(path):
@@ -378,11 +378,9 @@ def _network_source(network: str | None, parse_once: bool, say: Progress) -> tup
 
 
 def _extent(net) -> shapely.Geometry | None:
-    """The area the network data covers (WGS84)."""
-    try:
-        from network import data_extent
-    except ImportError:  # before the extent module existed: the network's box
-        return shapely.box(*net.bbox_lonlat)
+    """The area the network data covers (WGS84): its streets closed up, cut to the file's declared bounds."""
+    from network import data_extent
+
     return data_extent(net)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from netfixtures import grid_ways
 from network import file_bounds, load_network
-from network._osm_file import read_highway_ways
+from network import read_highway_ways
 from network.errors import NetworkError
 from network.xmlsafe import MAX_PROLOG_BYTES, refuse_xml_entities
 from osmfixtures import NESTED_ENTITIES, osm_xml
