@@ -42,6 +42,28 @@ SNAP_MARGIN_M = 250.0
 Progress = Callable[[str], None]
 
 
+class Stopwatch:
+    """Wall seconds per stage of a run (``with watch("areas"): ...``), for benchmarks and ``-v``; never in outputs."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str):
+        import contextlib
+        import time
+
+        @contextlib.contextmanager
+        def timed():
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+                log.info("%s: %.2f s", stage, self.seconds[stage])
+
+        return timed()
+
+
 @dataclass(frozen=True, eq=False)
 class Area:
     """The area one analysis counts residents in.
@@ -114,6 +136,7 @@ class Prepared:
     ledger_notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ledger_causes: Mapping[str, str] = field(default_factory=dict)
     networks: Mapping[str, Any] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def modes(self) -> list[str]:
         """The networks a run needs: the walking mode of the options and the profile's road modes."""
@@ -186,6 +209,7 @@ class AnalysisResult:
     suggestions: tuple = ()
     extent: shapely.Geometry | None = None
     added_sites: gpd.GeoDataFrame | None = None
+    timings: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def district_col(self) -> str | None:
@@ -274,6 +298,7 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
 
     opts = options.validated()
     say = progress or log.info
+    watch = Stopwatch()
     profile = load_profile(opts.profile)
     if opts.minutes is not None or opts.speed_kmh is not None:
         profile = profile.with_overrides(minutes=opts.minutes, speed_kmh=opts.speed_kmh)
@@ -302,9 +327,17 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
 
     walk_mode = opts.mode
     say(f"network ({walk_mode}) from {label} ...")
-    whole = load_network(source, mode=walk_mode)
+    with watch("read"):
+        whole = load_network(source, mode=walk_mode)
     networks = {"walk": whole}
-    extent = _extent(whole)
+    extent_box: list[shapely.Geometry] = []
+
+    def extent() -> shapely.Geometry:
+        """The data's extent, drawn once, and only when something needs it (districts, zones, coordinates)."""
+        if not extent_box:
+            with watch("extent"):
+                extent_box.append(_extent(whole))
+        return extent_box[0]
 
     frame = districts
     if frame is None and opts.districts:
@@ -320,17 +353,19 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
         from circles.districts import clip_districts
 
         named = district_names(frame, col, label=opts.districts or "districts")
-        district_table, outside = clip_districts(named, extent)
+        district_table, outside = clip_districts(named, extent())
         say(f"districts: {len(district_table)} reached by the data"
             + (f", {len(outside)} outside it left out" if outside else ""))
 
     notes: list[str] = []
-    facilities, ledger_lines, ledger_notes, ledger_causes, coords, evidence = _facilities(
-        opts, profile, whole, extent, boundary, sample, district_table, say)
+    with watch("ledger"):
+        facilities, ledger_lines, ledger_notes, ledger_causes, coords, evidence = _facilities(
+            opts, profile, whole, extent, boundary, sample, district_table, say)
     if evidence is not None:
         notes.append(f"coordinates read as {evidence.decided} (not given; decided from the OSM data: "
                      f"{evidence.describe('en')}) 台账坐标系由数据判断")
-    demand = _demand(opts, profile, whole, extent, boundary, sample, col, notes, say)
+    with watch("demand"):
+        demand = _demand(opts, profile, whole, extent, boundary, sample, col, notes, say)
     if outside:
         shown = "、".join(outside[:10]) + (" …" if len(outside) > 10 else "")
         notes.append(f"{len(outside)} districts lie outside the data and are left out 数据范围外的分区未统计: {shown}")
@@ -348,10 +383,11 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
     if sample is not None:
         record["sample_label"] = sample.label
     return Prepared(options=opts, profile=profile, source=source, source_label=label, boundary=boundary,
-                    extent=extent, districts=district_table, districts_outside=tuple(outside),
+                    extent=extent_box[0] if extent_box else None, districts=district_table,
+                    districts_outside=tuple(outside),
                     facilities=facilities, demand=demand, notes=tuple(notes), record=record,
                     ledger_lines=ledger_lines, ledger_notes=ledger_notes, ledger_causes=ledger_causes,
-                    networks=networks)
+                    networks=networks, timings=watch.seconds)
 
 
 def _network_source(network: str | None, parse_once: bool, say: Progress) -> tuple[Any, str]:
@@ -443,7 +479,7 @@ def _decide_coords(opts: RunOptions, table, first_row: int, source: str, profile
         feats = read_osm_features(opts.network, tag_keys=("name", "building", "amenity", "shop", "office"))
         places = feats[feats["name"].notna()] if "name" in feats else None
     names = fac["name"].tolist() if "name" in fac else None
-    evidence = coords_evidence(lon, lat, net=net, extent=extent, places=places, names=names)
+    evidence = coords_evidence(lon, lat, net=net, extent=extent(), places=places, names=names)
     if evidence.decided is None:
         from circles.errors import CoordsUndecidedError
 
@@ -496,6 +532,7 @@ def _spread_zones(opts: RunOptions, net, extent, boundary, district_col, shares,
     from network import RawWays
 
     zones = read_vector_file(opts.population_zones, what="population zones")
+    extent = extent()
     zones = zones[zones.to_crs("EPSG:4326").intersects(extent)]  # a city's or province's file: the zones with data
     if boundary is not None:
         zones = zones[zones.to_crs("EPSG:4326").intersects(boundary)]
@@ -540,7 +577,9 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
     opts = prepared.options
     area = area if area is not None else Area(None, prepared.boundary)
     geom = area.geometry
-    nets = _networks(prepared, geom, say)
+    watch = Stopwatch()
+    with watch("networks"):
+        nets = _networks(prepared, geom, say)
     facilities = _facilities_near(prepared, geom)
     demand = _demand_inside(prepared.demand, geom)
     left_out = len(prepared.demand) - len(demand)
@@ -548,8 +587,9 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
         raise ExtentError(f"no resident (demand unit) inside {_area_name(area)}; check that the population "
                           "file covers it")
     districts, district_col = _area_districts(prepared, area)
-    report = assess(nets, facilities, demand, profile=prepared.profile, boundary=geom, districts=districts,
-                    district_col=district_col, horizon_min=opts.horizon_min, plain_speed_kmh=opts.speed_kmh)
+    with watch("assess"):
+        report = assess(nets, facilities, demand, profile=prepared.profile, boundary=geom, districts=districts,
+                        district_col=district_col, horizon_min=opts.horizon_min, plain_speed_kmh=opts.speed_kmh)
 
     if area.name is None:
         notes = list(prepared.ledger_lines) + list(prepared.notes)
@@ -570,16 +610,18 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
         from circles.isochrones import drawing_record, report_service_areas
 
         say("service areas ...")
-        areas = report_service_areas(report, nets)
+        with watch("areas"):
+            areas = report_service_areas(report, nets)
         record["service_areas"] = drawing_record(areas)
-    suggestions = _suggest(prepared, report, nets, geom, say)
+    with watch("suggest"):
+        suggestions = _suggest(prepared, report, nets, geom, say)
     if suggestions:
         record.update(suggest=opts.suggest, target_coverage=opts.target_coverage, budget=opts.budget,
                       capacitated=opts.capacitated, candidates=opts.candidates or "generated in gaps",
                       time_limit_s=opts.time_limit_s)
     return AnalysisResult(report=report, networks=nets, service_areas=areas, inputs=record, lang=opts.lang,
                           notes=tuple(notes), area=area, districts=districts, suggestions=tuple(suggestions),
-                          extent=prepared.extent)
+                          extent=prepared.extent, timings={**prepared.timings, **watch.seconds})
 
 
 def _area_name(area: Area) -> str:
