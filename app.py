@@ -79,7 +79,7 @@ def suggestion(spec: sup.RunSpec, sites: tuple, category: str, n_sites: int | No
 def coverage_map(spec: sup.RunSpec, sites: tuple, lang: str, focus: str | None = None,
                  per_facility: bool | None = None, tiles: str | None = None, offline: bool = True, _progress=None):
     """The folium map of the scenario of `sites`; with `offline`, Leaflet is inlined for streamlit-folium."""
-    from circles.maps import coverage_map as draw
+    from circles.outputs.map import coverage_map as draw
 
     base = analysis(spec)
     report = scenario(spec, sites)
@@ -98,7 +98,7 @@ def coverage_map(spec: sup.RunSpec, sites: tuple, lang: str, focus: str | None =
 @st.cache_data(max_entries=16, show_spinner=False)
 def downloads(spec: sup.RunSpec, sites: tuple, lang: str, _progress=None) -> dict[str, bytes]:
     """The files of `circles analyze` for the scenario of `sites`, plus the offline ``map.html``."""
-    from circles.maps import map_html
+    from circles.outputs.map import map_html
 
     base = analysis(spec, _progress)
     report = scenario(spec, sites, _progress)

@@ -12,7 +12,7 @@ import shapely
 
 from circles.coverage import CoverageReport, assess
 from circles.errors import CirclesError
-from circles.export import write_analysis
+from circles.outputs.analysis import write_analysis
 from circles.isochrones import drawing_record, report_service_areas
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class AnalysisResult:
 
     def map(self):
         """The folium map of this analysis (offline when written with `circles.maps.map_html`)."""
-        from circles.maps import coverage_map
+        from circles.outputs.map import coverage_map
 
         return coverage_map(self.report, service_areas=self.service_areas, suggestions=self.suggestion_frame(),
                             districts=self.districts, district_col=self.district_col, lang=self.lang,
@@ -84,7 +84,7 @@ class AnalysisResult:
 
     def write(self, out_dir: Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir` (atomically), map.html included."""
-        from circles.maps import map_html
+        from circles.outputs.map import map_html
 
         html = map_html(self.map())
         return write_analysis(self.report, out_dir, inputs=self.inputs, lang=self.lang,

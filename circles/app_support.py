@@ -497,7 +497,7 @@ def offline_leaflet(m):
     they are replaced by Leaflet itself, inlined: the map then draws with no internet at all.
     Returns the same map.
     """
-    from circles.maps import _leaflet_assets
+    from circles.outputs.map import leaflet_assets as _leaflet_assets
 
     js, css, _ = _leaflet_assets()  # the same copy of Leaflet that map.html inlines
     m.default_js = [("leaflet", "data:text/javascript;base64," + base64.b64encode(js.encode()).decode("ascii"))]
@@ -513,7 +513,7 @@ def download_files(report, *, inputs: Mapping[str, Any], lang: str, service_area
     With `suggestions` (added sites), ``gaps.geojson`` also lists them as ``suggested_site``
     features, as the CLI does when it suggests sites.
     """
-    from circles.export import gaps_geojson, write_analysis
+    from circles.outputs import gaps_geojson, write_analysis
 
     with tempfile.TemporaryDirectory(prefix="circles-dl-") as tmp:
         out = Path(tmp) / "out"

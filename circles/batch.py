@@ -1044,7 +1044,7 @@ def _on_dask(tasks: Iterator[DistrictTask], settings: BatchSettings, scheduler: 
 # ============================================================================ writing (the only writer)
 def _commit_district(out: Path, outcome: DistrictOutcome, fingerprint: str) -> None:
     """Outputs staged and moved into place, then the marker: never a marker over partial files."""
-    from circles.export import OutputDir
+    from circles.outputs.files import OutputFiles as OutputDir
 
     target = out / outcome.folder
     (target / DONE_MARKER).unlink(missing_ok=True)
@@ -1091,7 +1091,7 @@ def _read_marker(folder: Path, fingerprint: str) -> DistrictOutcome | None:
 def _write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOutcome], prep: _Prepared,
                     profile: Any, *, workers: int, scheduler: Any, seconds: float) -> list[Path]:
     """districts.csv/.xlsx/.geojson, errors.log and batch.json, staged and moved into place together."""
-    from circles.export import OutputDir
+    from circles.outputs.files import OutputFiles as OutputDir
 
     lang = prep.settings.lang
     staged = OutputDir(out)
@@ -1123,7 +1123,7 @@ def _write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictO
 
 def _summary_map(path: Path, collection: dict[str, Any], profile: Any, lang: str) -> None:
     """summary_map.html: the districts coloured by coverage, offline (Leaflet inlined)."""
-    from circles.maps import districts_map, map_html
+    from circles.outputs.map import districts_map, map_html
 
     if any(f.get("geometry") for f in collection["features"]):
         path.write_text(map_html(districts_map(collection, profile, lang=lang)), encoding="utf-8")
@@ -1132,7 +1132,7 @@ def _summary_map(path: Path, collection: dict[str, Any], profile: Any, lang: str
 
 
 def _write_xlsx(path: Path, table: pd.DataFrame, lang: str) -> None:
-    from circles.export import _zero_xlsx_timestamps  # the export module's fix for reproducible XLSX
+    from circles.outputs.workbook import freeze_timestamps as _zero_xlsx_timestamps
 
     shown = table.copy()
     if lang == "zh":
