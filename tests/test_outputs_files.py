@@ -60,6 +60,16 @@ def test_a_run_keeps_the_folder_permissions_and_writes_files_by_function(tmp_pat
     assert out.stat().st_mode & 0o777 == 0o750
 
 
+def test_the_working_folder_is_written_in_place(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_run(out, {"a.csv": b"1", "b.csv": b"2"})
+    monkeypatch.chdir(out)  # `circles analyze --out .`: the shell must not be left in a removed folder
+    inode = out.stat().st_ino
+    assert [p.name for p in write_run(".", {"a.csv": b"3"})] == ["a.csv"]
+    assert out.stat().st_ino == inode and _names(out) == [RUN_MARKER, "a.csv"]
+    assert Path("a.csv").read_bytes() == b"3" and _names(tmp_path) == ["out"]
+
+
 def test_folders_of_earlier_runs_are_accepted(tmp_path):
     old = tmp_path / "old"  # written by an earlier version: known names, no marker
     old.mkdir()
@@ -279,7 +289,8 @@ def test_a_read_only_file_system_is_refused_before_any_work(tmpfs):
 
 def test_a_mount_point_is_written_in_place(tmpfs):
     mnt = tmpfs()  # a mount point cannot be renamed: its content is replaced file by file
+    (mnt / "lost+found").mkdir()  # the file system's own folder is neither refused nor removed
     write_run(mnt, {"a.csv": b"1", "districts.csv": b"2"})
     write_run(mnt, {"a.csv": b"3"})
-    assert _names(mnt) == [RUN_MARKER, "a.csv"] and (mnt / "a.csv").read_bytes() == b"3"
+    assert _names(mnt) == [RUN_MARKER, "a.csv", "lost+found"] and (mnt / "a.csv").read_bytes() == b"3"
     assert os.path.ismount(mnt)

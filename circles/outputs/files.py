@@ -44,7 +44,8 @@ from typing import Any, Union
 from circles.errors import OutputError
 
 __all__ = ["ANALYSIS_OUTPUTS", "BATCH_OUTPUTS", "KNOWN_OUTPUTS", "RUN_MARKER", "FileData", "OutputFiles",
-           "OutputFolder", "atomic_write_bytes", "check_output_dir", "clean_leftovers", "replace_folder", "write_files", "write_run"]
+           "OutputFolder", "atomic_write_bytes", "check_output_dir", "clean_leftovers", "replace_folder", "write_files",
+           "write_run"]
 
 #: Written into every folder written as a whole: which files the run wrote (no timestamps).
 RUN_MARKER = ".circles-run.json"
@@ -62,7 +63,9 @@ STALE_AFTER_S = 24 * 3600.0
 #: A file's content: bytes, or a function that writes the file at the path it is given.
 FileData = Union[bytes, Callable[[Path], None]]
 
-_SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # put there by file browsers
+#: Put there by file browsers and file systems; never counted as the planner's files, never removed in place.
+_SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "lost+found", "System Volume Information",
+                           "$RECYCLE.BIN", ".Trashes", ".Spotlight-V100", ".fseventsd"})
 _KINDS = ("stage", "old", "tmp", "probe")
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -109,40 +112,45 @@ def _checked(path: str | os.PathLike, option: str, *, others_ok: bool = False) -
     `others_ok`: files circles did not write may stay (a writer that replaces only its own files).
     """
     target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"{option} {target}: is a file; give a folder path")
+    real = Path(os.path.abspath(target))  # "." has a name and a parent too
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        clean_leftovers(target.parent)
-        if target.is_dir():
-            clean_leftovers(target)
-    except OSError as exc:
+        if real.exists() and not real.is_dir():
+            raise OutputError(f"{option} {target}: is a file; give a folder path")
+        real.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(real.parent)
+        if real.is_dir():
+            clean_leftovers(real)
+        base = _staging_base(real, target, option)
+        foreign = _foreign_entries(real) if real.is_dir() and not others_ok else []
+    except OSError as exc:  # EACCES on a folder we may not look into, ENOTDIR, EROFS ...
         raise _output_error(option, target, exc) from None
-    base = _staging_base(target, option)
-    if target.is_dir() and not others_ok:
-        foreign = _foreign_entries(target)
-        if foreign:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise OutputError(f"{option} {target}: holds files circles did not write ({shown}); "
-                              "choose an empty or new folder")
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise OutputError(f"{option} {target}: holds files circles did not write ({shown}); "
+                          "choose an empty or new folder")
     return target, base
 
 
-def _staging_base(target: Path, option: str) -> Path:
-    """Stage beside `target` when it can be renamed there; inside it when it is a mount point."""
-    inside = target.is_dir() and (os.path.ismount(target) or target.stat().st_dev != target.parent.stat().st_dev)
+def _staging_base(real: Path, shown: Path, option: str) -> Path:
+    """Stage beside folder `real` (absolute) when it can be renamed there, else inside it.
+
+    Inside: a mount point (it cannot be renamed), the working folder of this process (the shell
+    would be left in a deleted folder), or a folder whose parent cannot be written.
+    """
+    inside = real.is_dir() and (os.path.ismount(real) or real.stat().st_dev != real.parent.stat().st_dev
+                                or Path.cwd().resolve().is_relative_to(real.resolve()))
     if not inside:
         try:
-            _probe(target.parent, target.name)
-            return target.parent
+            _probe(real.parent, real.name)
+            return real.parent
         except OSError as exc:
-            if not target.is_dir():
-                raise _output_error(option, target, exc) from None
+            if not real.is_dir():
+                raise _output_error(option, shown, exc) from None
     try:
-        _probe(target, target.name)
+        _probe(real, real.name)
     except OSError as exc:
-        raise _output_error(option, target, exc) from None
-    return target
+        raise _output_error(option, shown, exc) from None
+    return real
 
 
 def _probe(folder: Path, name: str) -> None:
@@ -359,8 +367,9 @@ class OutputFolder:
     def __init__(self, path: str | os.PathLike, *, option: str = "--out"):
         self.option = option
         self.path, base = _checked(path, option, others_ok=not self.replaces_folder)
-        self._in_place = base == self.path
-        self._stage = base / _working_name(self.path.name, "stage")
+        self._real = Path(os.path.abspath(self.path))
+        self._in_place = base == self._real
+        self._stage = base / _working_name(self._real.name, "stage")
         self._names: list[str] = []
         self._lock: int | None = None
         try:
@@ -376,7 +385,7 @@ class OutputFolder:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         self.abort()  # after commit there is nothing left to remove
 
-    def write(self, name: str, data: FileData) -> Path:
+    def write(self, name: str, data: FileData) -> None:
         """Stage file `name` (a plain file name) with `data`: bytes, or a function writing the path it gets."""
         if not name or name != Path(name).name or name in (".", "..", RUN_MARKER) or _working_kind(name):
             raise ValueError(f"output file name {name!r} must be a plain file name")
@@ -392,15 +401,14 @@ class OutputFolder:
         except OSError as exc:
             raise _output_error(self.option, self.path, exc) from None
         self._names.append(name)
-        return dest
 
-    def write_text(self, name: str, text: str) -> Path:
+    def write_text(self, name: str, text: str) -> None:
         """Stage a UTF-8 text file."""
-        return self.write(name, text.encode("utf-8"))
+        self.write(name, text.encode("utf-8"))
 
-    def write_json(self, name: str, obj: Any) -> Path:
+    def write_json(self, name: str, obj: Any) -> None:
         """Stage `obj` as indented UTF-8 JSON (non-ASCII kept) ending in a newline."""
-        return self.write(name, (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        self.write(name, (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
     def commit(self) -> list[Path]:
         """Put the staged files in place; returns their paths in the order written."""
@@ -424,20 +432,20 @@ class OutputFolder:
 
     def _put_in_place(self) -> None:
         if self._in_place:  # a mount point cannot be renamed: swap its content file by file
-            keep = set(self._names) | {RUN_MARKER, self._stage.name}
+            keep = set(self._names) | {RUN_MARKER, self._stage.name} | _SYSTEM_FILES
             for name in self._names + [RUN_MARKER]:
-                os.replace(self._stage / name, self.path / name)
-            with os.scandir(self.path) as entries:
+                os.replace(self._stage / name, self._real / name)
+            with os.scandir(self._real) as entries:
                 stale = [Path(e.path) for e in entries if e.name not in keep and not _working_kind(e.name)]
             for p in stale:
                 _remove(p)
             return
-        if self.path.is_dir():
+        if self._real.is_dir():
             try:
-                os.chmod(self._stage, stat.S_IMODE(self.path.stat().st_mode))  # keep the folder's permissions
+                os.chmod(self._stage, stat.S_IMODE(self._real.stat().st_mode))  # keep the folder's permissions
             except OSError:
                 pass
-        replace_folder(self._stage, self.path)
+        replace_folder(self._stage, self._real)
 
 
 class OutputFiles(OutputFolder):
