@@ -9,9 +9,9 @@ string arrays, so no Python loop builds a dict per feature. The text is the same
 Example
 -------
 >>> import shapely
->>> print(feature_collection([shapely.Point(114.3, 30.6)], {"kind": "site", "people": [12.5]}), end="")
+>>> print(feature_collection([shapely.Point(114.3, 30.6)], {"kind": "site", "n": [12.5]}), end="")
 {"type": "FeatureCollection", "features": [
-{"type": "Feature", "geometry": {"type":"Point","coordinates":[114.3,30.6]}, "properties": {"kind": "site", "people": 12.5}}
+{"type": "Feature", "geometry": {"type":"Point","coordinates":[114.3,30.6]}, "properties": {"kind": "site", "n": 12.5}}
 ]}
 """
 
@@ -43,7 +43,12 @@ def json_ready(value: Any, *, decimals: int | None = PROPERTY_DECIMALS) -> Any:
     Mappings and sequences are converted recursively (keys become strings); None `decimals`
     keeps floats as they are.
     """
-    if value is None or value is pd.NA or value is pd.NaT:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the common cases first: called per value
+        return value
+    if kind is float:
+        return (round(value, decimals) if decimals is not None else value) if math.isfinite(value) else None
+    if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -66,11 +71,15 @@ def json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+#: ``json.dumps(..., ensure_ascii=False)`` without building an encoder per call (json.dumps does, for non-defaults).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _json_value(value: Any) -> str:
-    """One property value as JSON text (what ``json.dumps(json_ready(value))`` gives)."""
-    if type(value) is str:
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(json_ready(value), ensure_ascii=False)
+    """One property value as JSON text (what ``json.dumps(json_ready(value), ensure_ascii=False)`` gives)."""
+    if isinstance(value, str):
+        return _encode(value)
+    return _encode(json_ready(value))
 
 
 def _float_texts(values: np.ndarray) -> list[str]:
@@ -86,7 +95,9 @@ def _column_texts(values: Any, n: int) -> np.ndarray:
         extension = isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
         arr = values.to_numpy(dtype=object) if extension else values.to_numpy()
     elif isinstance(values, (list, tuple)):  # items may be dicts or lists (e.g. per-feature styles)
-        arr = pd.Series(values, dtype=object).to_numpy()
+        if len(values) != n:
+            raise ValueError(f"a property column has {len(values)} values for {n} features")
+        return _object_texts(values)
     else:
         arr = np.asarray(values)
     if len(arr) != n:
@@ -98,8 +109,12 @@ def _column_texts(values: Any, n: int) -> np.ndarray:
         return arr.astype(str).astype(object)
     if kind == "f":
         return np.array(_float_texts(arr), dtype=object)
-    out = np.empty(n, dtype=object)
-    out[:] = [_json_value(v) for v in arr.astype(object).tolist()]
+    return _object_texts(arr.astype(object).tolist())
+
+
+def _object_texts(values: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = [_encode(v) if isinstance(v, str) else _encode(json_ready(v)) for v in values]
     return out
 
 
@@ -111,7 +126,7 @@ def _properties_texts(properties: Mapping[str, Any] | pd.DataFrame | None, n: in
         else properties.items()
     texts = None
     for key, values in items:
-        prefix = ("{" if texts is None else ", ") + json.dumps(str(key), ensure_ascii=False) + ": "
+        prefix = ("{" if texts is None else ", ") + _encode(str(key)) + ": "
         column = prefix + _column_texts(values, n)
         texts = column if texts is None else texts + column
     return np.full(n, "{}", dtype=object) if texts is None else texts + "}"
@@ -125,7 +140,9 @@ def feature_lines(geometries: Any, properties: Mapping[str, Any] | pd.DataFrame 
     n = len(geoms)
     if n == 0:
         return []
-    geoms = shapely.orient_polygons(shapely.transform(geoms, lambda c: np.round(c, decimals)), exterior_cw=False)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, decimals))
+    if not (shapely.get_type_id(geoms) <= 0).all():  # points (and missing) need no orientation
+        geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     geo_texts = shapely.to_geojson(geoms)
     props = _properties_texts(properties, n)
     if drop_empty:

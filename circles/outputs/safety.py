@@ -91,8 +91,7 @@ def script_json(text: str) -> str:
     ``<``, ``>``, ``&`` and ``'`` become ``\\u003c`` … escapes, so no string in the data can close
     the script element or open a comment; the JSON value is unchanged.
     """
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("'", "\\u0027").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
 
 
 def cell_text(value: Any) -> Any:

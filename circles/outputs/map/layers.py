@@ -26,7 +26,7 @@ from circles.outputs.geojson import feature_collection
 from circles.outputs.labels import group_label, label
 from circles.outputs.map import style
 from circles.outputs.map.elements import GeoJsonLayer, GeoJsonText, Script
-from circles.outputs.map.legend import fmt_minutes, fmt_people, map_text, name_of
+from circles.outputs.map.legend import fmt_minutes, fmt_people, map_template, map_text, name_of
 from circles.outputs.map.style import (DISTRICT_COLOUR, FACILITY_RADIUS_PX, GAP_COLOUR, METRES_PER_DEGREE,
                                        OTHER_COLOUR, PALETTE, UNIT_RADIUS_PX, star, swatch)
 from circles.outputs.safety import Html, html_format, html_join, html_text
@@ -251,20 +251,25 @@ def _uncovered_layer(ctx: MapContext, res: Any, colour: str, show: bool) -> None
     top = float(people.max()) if len(people) else 1.0
     lo, hi = UNIT_RADIUS_PX
     radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
-    group_word = group_label(res.demand_column, lang)
     minutes = units[f"minutes_{res.category}"].to_numpy(float).tolist()
     names = units["name"].tolist() if "name" in units else [None] * len(units)
     pops = (units["population"].tolist() if "population" in units and res.demand_column != "population"
             else [None] * len(units))
+    # one tooltip per unit (tens of thousands on a city): templates escaped once, names escaped
+    # here, figures are digits (fmt_people, {minutes:.1f}) and need no escaping
+    people_t, population_t, minutes_t = (map_template(f"map.{k}", lang) for k in ("people", "population",
+                                                                                     "minutes_to"))
+    group_word = html_text(group_label(res.demand_column, lang))
+    unnamed = html_text(cat_label)
+    unreachable = ctx.text("map.unreachable", horizon=report.horizon_min)
     tips = []
     for k, p in enumerate(people.tolist()):
-        lines = [html_format("<b>{n}</b>", n=names[k] if pd.notna(names[k]) else cat_label),
-                 ctx.text("map.people", group=group_word, n=fmt_people(p))]
+        lines = ["<b>" + (html_text(names[k]) if pd.notna(names[k]) else unnamed) + "</b>",
+                 people_t.format(group=group_word, n=fmt_people(p))]
         if pops[k] is not None and pd.notna(pops[k]):
-            lines.append(ctx.text("map.population", n=fmt_people(pops[k])))
-        lines.append(ctx.text("map.minutes_to", minutes=minutes[k]) if math.isfinite(minutes[k])
-                     else ctx.text("map.unreachable", horizon=report.horizon_min))
-        tips.append(html_join("<br>", lines))
+            lines.append(population_t.format(n=fmt_people(pops[k])))
+        lines.append(minutes_t.format(minutes=minutes[k]) if math.isfinite(minutes[k]) else unreachable)
+        tips.append("<br>".join(lines))
     marker = folium.CircleMarker(radius=lo, color=GAP_COLOUR, weight=1.3, fill_color=colour, fill_opacity=0.55).options
     marker["pane"] = "circles-units"
     renderer = _canvas(ctx, "circles-units", len(units))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,12 +11,18 @@ from circles.outputs.labels import group_label, label
 from circles.outputs.map.style import DISTRICT_COLOUR, GAP_COLOUR, star, swatch
 from circles.outputs.safety import Html, html_format, html_text
 
-__all__ = ["fmt_minutes", "fmt_people", "legend_html", "map_text", "name_of"]
+__all__ = ["fmt_minutes", "fmt_people", "legend_html", "map_template", "map_text", "name_of"]
+
+
+@functools.lru_cache(maxsize=None)
+def map_template(key: str, lang: str) -> Html:
+    """Label `key` (`circles.outputs.labels`) escaped as HTML, its ``{fields}`` left to fill with escaped values."""
+    return html_text(label(key, lang))
 
 
 def map_text(key: str, lang: str, **values: Any) -> Html:
-    """Label `key` (`circles.outputs.labels`) as HTML: the label escaped, each value escaped unless `Html`."""
-    return html_format(html_text(label(key, lang)), **values)
+    """Label `key` as HTML: the label escaped, each value escaped unless `Html` (`html_format`)."""
+    return html_format(map_template(key, lang), **values)
 
 
 def name_of(obj: Any, lang: str) -> str:
@@ -24,7 +31,7 @@ def name_of(obj: Any, lang: str) -> str:
 
 
 def fmt_people(x: Any) -> str:
-    """People as ``1,234`` (``–`` when unknown)."""
+    """People as ``1,234`` (``–`` when unknown): digits and commas only, safe in HTML as it is."""
     return f"{float(x):,.0f}" if x is not None and math.isfinite(float(x)) else "–"
 
 
