@@ -112,7 +112,8 @@ def _batch_table(report, districts) -> pd.DataFrame:
     for k, name in enumerate(districts["street"]):
         for c in report.categories:
             ok = k == 0
-            rows.append({"district": name, "category": c.category, "label": NAMES[3], "status": "ok" if ok else "failed",
+            rows.append({"district": name, "category": c.category, "label": NAMES[3],
+                         "status": "ok" if ok else "failed",
                          "facilities": 2 if ok else None, "demand_column": c.demand_column,
                          "demand_total": 100.0 if ok else None, "demand_covered": 80.0 if ok else None,
                          "uncovered": 20.0 if ok else None, "coverage": 0.8 if ok else None,
@@ -197,7 +198,8 @@ _INJECTED = """() => ({
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to render the pages")
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) "
+                    "to render the pages")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install "
                                    "playwright (the system Chromium is used, no browser download)")
     with sync_api.sync_playwright() as p:

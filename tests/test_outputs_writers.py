@@ -33,7 +33,8 @@ def test_every_label_has_both_languages_with_the_same_fields():
 
 def test_one_wording_per_demand_group():
     assert group_label("pop_60plus", "zh") == "60岁及以上老人" and group_label("pop_60plus", "en") == "people aged 60+"
-    assert label("map.site_added", "zh", n="500", group=group_label("pop_60plus", "zh")) == "可新增覆盖 500 名60岁及以上老人"
+    sentence = label("map.site_added", "zh", n="500", group=group_label("pop_60plus", "zh"))
+    assert sentence == "可新增覆盖 500 名60岁及以上老人"
     assert group_label("households", "zh") == "households"  # a column of a profile's own keeps its name
     assert header("demand_covered", "en") == "demand covered" and header("minutes_elderly", "zh") == "minutes_elderly"
 
@@ -133,8 +134,9 @@ def test_analysis_files_are_the_contract_and_deterministic(sample, tmp_path):
                            "summary.xlsx", "districts.csv", "map.html"]
     assert files == analysis_files(sample.report, inputs=sample.inputs, lang="en", service_areas=sample.service_areas,
                                    map_page="<!doctype html><p>map</p>")
-    assert files["summary.csv"].decode("utf-8-sig").splitlines()[0] == \
-        "category,tier,label,facilities,demand group,demand total,demand covered,uncovered,coverage,minutes,speed (km/h)"
+    assert files["summary.csv"].decode("utf-8-sig").splitlines()[0] == ("category,tier,label,facilities,demand group,"
+                                                                        "demand total,demand covered,uncovered,"
+                                                                        "coverage,minutes,speed (km/h)")
     zh = analysis_files(sample.report, inputs=sample.inputs, lang="zh", service_areas=sample.service_areas)
     assert zh["summary.csv"].decode("utf-8-sig").startswith("类别,层级,名称,设施数,服务人群,服务人口,覆盖人口")
     assert "map.html" not in zh
