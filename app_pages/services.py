@@ -74,7 +74,7 @@ def suggestion(options: RunOptions, sites: tuple, category: str, n_sites: int | 
 def coverage_map(options: RunOptions, sites: tuple, lang: str, focus: str | None = None,
                  per_facility: bool | None = None, tiles: str | None = None, offline: bool = True, _progress=None):
     """The folium map of the scenario of `sites`; with `offline`, Leaflet is inlined for streamlit-folium."""
-    from circles.maps import coverage_map as draw
+    from circles.outputs.map import coverage_map as draw
 
     base = analysis(options)
     result = scenario(options, sites)

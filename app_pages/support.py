@@ -302,12 +302,13 @@ def offline_leaflet(m):
     they are replaced by Leaflet itself, inlined: the map then draws with no internet at all.
     Returns the same map.
     """
-    from circles.maps import _leaflet_assets as leaflet_assets  # TODO(merge): circles.outputs' public name
+    from circles.outputs.map import leaflet_assets
 
     js, css, _ = leaflet_assets()  # the same copy of Leaflet that map.html inlines
     m.default_js = [("leaflet", "data:text/javascript;base64," + base64.b64encode(js.encode()).decode("ascii"))]
     m.default_css = [("leaflet_css", "data:text/css;base64," + base64.b64encode(css.encode()).decode("ascii"))]
     return m
+
 
 
 def zip_files(files: Mapping[str, bytes]) -> bytes:

@@ -176,10 +176,10 @@ def _instrument(t: _Timers) -> None:
     import circles.analysis as ca
     import circles.coverage as cc
     import circles.demand as cd
-    import circles.export as ce
+    import circles.outputs.analysis as ce
     import circles.facilities as cf
     import circles.isochrones as ci
-    import circles.maps as cm
+    import circles.outputs.map as cm
     import network
     import network.load as nl
 
@@ -224,7 +224,9 @@ def _instrument(t: _Timers) -> None:
     t.wrap(ce, "areas_geojson", "6.7 build isochrones.geojson (features)")
     t.wrap(cc, "_gap_areas", "6.6.1 gap areas (grid; once per category, reused by the map)")
     t.wrap(ce, "summary_table", "6.8 build summary table")
-    t.wrap(ce.OutputDir, "write", "6.9 serialise + write", key_arg=1)
+    t.wrap(ce, "csv_bytes", "6.9 serialise the CSV tables")
+    t.wrap(ce, "summary_workbook", "6.10 serialise summary.xlsx")
+    t.wrap(ce, "write_run", "6.11 stage the files + swap the folder (write_run)")
 
 
 def _outputs(out: Path) -> dict[str, float]:

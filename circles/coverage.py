@@ -66,7 +66,7 @@ class CategoryResult:
 
 @dataclass(frozen=True)
 class CoverageReport:
-    """Everything `assess` found; the writers in `circles.export` turn it into files.
+    """Everything `assess` found; the writers in `circles.outputs` turn it into files.
 
     Attributes
     ----------

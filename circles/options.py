@@ -161,9 +161,10 @@ class RunOptions:
     figures_only: bool = _opt(False, "--figures-only", "只算指标：不绘制服务范围和地图（批处理、脚本）",
                               "figures only: no service areas and no map (for batch and scripts)", kind="flag")
 
-    def validated(self) -> RunOptions:
+    def validated(self, *, districts_given: bool = False) -> RunOptions:
         """These options with numbers as floats/ints, checked: ranges, choices and combinations.
 
+        `districts_given`: district polygons come in memory (so ``--district-col`` needs no file).
         Raises `circles.errors.InputError` naming the option, the bad value and the fix.
         """
         changes: dict[str, Any] = {}
@@ -188,7 +189,7 @@ class RunOptions:
             raise InputError("give either --population FILE (units) or --population-zones FILE (zone totals), not both")
         if out.population_zones and not out.zone_population_col:
             raise InputError("--population-zones needs --zone-population-col COL (the column with each zone's total)")
-        if out.district_col and not out.districts and not out.sample:
+        if out.district_col and not out.districts and not out.sample and not districts_given:
             raise InputError("--district-col needs --districts FILE")
         if out.districts and not out.district_col:
             raise InputError(f"--districts {out.districts}: give --district-col COL (the column with the names)")

@@ -228,39 +228,46 @@ class AnalysisResult:
                                 geometry="geometry", crs="EPSG:4326")
 
     def map(self):
-        """The folium map of this analysis (offline when written with `circles.maps.map_html`)."""
-        from circles.maps import coverage_map
+        """The folium map of this analysis (offline when written with `circles.outputs.map.map_html`)."""
+        from circles.outputs.map import coverage_map
 
         return coverage_map(self.report, service_areas=self.service_areas, suggestions=self.suggestion_frame(),
                             districts=self.districts, district_col=self.district_col, lang=self.lang,
                             note=self.inputs.get("sample_label"))
 
+    def tables(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """The districts table and the rule checks (as `circles batch` writes them), or None without districts."""
+        if self.districts is None or self.report.districts is None:
+            return None, None
+        from circles.districts import RULE_COLUMNS, district_rows, district_table, rule_rows
+
+        rows = district_rows(self.report, self.districts, self.lang)
+        rules = pd.DataFrame(rule_rows(self.report, self.lang), columns=list(RULE_COLUMNS))
+        return district_table(rows, self.report.profile), rules
+
     def files(self) -> dict[str, bytes]:
         """Every output of `circles analyze` as bytes by file name (map.html unless figures-only)."""
-        import tempfile
+        from circles.outputs import analysis_files
 
-        with tempfile.TemporaryDirectory(prefix="circles-files-") as tmp:
-            return {p.name: p.read_bytes() for p in self.write(Path(tmp) / "out")}
-
-    def write(self, out_dir: Path) -> list[Path]:
-        """Write every output of `circles analyze` into `out_dir` (atomically)."""
-        from circles.export import write_analysis
-
-        extra = {}
+        page = None
         if self.service_areas is not None:
-            from circles.maps import map_html
+            from circles.outputs.map import map_html
 
-            html = map_html(self.map())
-            extra["map.html"] = lambda p: p.write_text(html, encoding="utf-8")
-        if self.added_sites is not None:
-            from circles.export import gaps_geojson
-
+            page = map_html(self.map())
+        suggestions: Any = self.suggestions
+        if not suggestions and self.added_sites is not None:
             sites = self.added_sites
-            cols = [c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry") if c in sites]
-            text = gaps_geojson(self.report, suggestions=sites[cols])
-            extra["gaps.geojson"] = lambda p: p.write_text(text, encoding="utf-8")
-        return write_analysis(self.report, out_dir, inputs=self.inputs, lang=self.lang,
-                              service_areas=self.service_areas, suggestions=self.suggestions, extra=extra)
+            suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
+                                 if c in sites]]
+        districts, rules = self.tables()
+        return analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
+                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""
+        from circles.outputs import write_run
+
+        return write_run(out_dir, self.files())
 
 
 # ============================================================================ prepare
@@ -296,7 +303,7 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
     """
     from circles.profiles import load_profile
 
-    opts = options.validated()
+    opts = options.validated(districts_given=districts is not None)
     say = progress or log.info
     watch = Stopwatch()
     profile = load_profile(opts.profile)

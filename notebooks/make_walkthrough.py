@@ -149,14 +149,14 @@ ax.set_title(f"{category}: 15-minute walk (green), uncovered compounds and gaps 
 ax.set_axis_off()
 plt.show()"""),
     ("md", """\
-The same as an interactive map (`circles.maps`; no basemap tiles, so it works offline; layers can be switched
+The same as an interactive map (`circles.outputs.map`; no basemap tiles, so it works offline; layers can be switched
 on and off):"""),
     ("code", """\
 import html
 
 from IPython.display import HTML
 
-from circles.maps import coverage_map, map_html
+from circles.outputs.map import coverage_map, map_html
 
 page = map_html(coverage_map(report, service_areas=areas, districts=sample.districts, district_col="street",
                              lang="zh", note=sample.label))

@@ -21,6 +21,7 @@ from circles.batch.split import WayIndex, unique_folders
 from circles.cli import batch_cmd
 from circles.errors import CirclesError
 from circles.options import RunOptions
+from circles.outputs import RUN_MARKER
 from circles.pipeline import analyse, prepare, reach_bbox
 from circles.sample import make_sample, write_sample_files
 from network.build import build_network
@@ -35,7 +36,7 @@ WUDAOKOU_BOUNDS = shapely.box(116.308, 39.991, 116.332, 40.012)  # the <bounds> 
 def _files(folder: Path) -> dict[str, bytes]:
     """Every file of a batch output (relative path -> bytes), without the run-specific ones."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name not in (DONE_MARKER, "batch.json")}
+            if p.is_file() and p.name not in (DONE_MARKER, "batch.json", RUN_MARKER)}
 
 
 def _table(out: Path) -> pd.DataFrame:
@@ -100,7 +101,7 @@ def test_batch_writes_a_folder_per_district_and_the_combined_tables(sample_case)
         assert summary["inputs"]["district"] == street
         assert summary["inputs"]["boundary"].endswith(f"#{street}")
         done = json.loads((out / street / DONE_MARKER).read_text(encoding="utf-8"))
-        assert set(done["files"]) == files - {DONE_MARKER}
+        assert set(done["files"]) == files - {DONE_MARKER, RUN_MARKER}
     table = _table(out)
     assert list(table.columns) == list(DISTRICT_COLUMNS)
     names = ["示例一街道", "示例二街道", "示例镇", "空地/测试"]

@@ -1,8 +1,9 @@
-"""circles.maps: the coverage map's layers, its offline page, determinism, and a real headless browser."""
+"""circles.outputs.map: the coverage map's layers, its offline page, determinism, and a real headless browser."""
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 import subprocess
@@ -19,7 +20,7 @@ from circles.options import RunOptions
 from circles.pipeline import analyse, prepare
 from circles.coverage import uncovered_units
 from circles.errors import CirclesError
-from circles.maps import PALETTE, category_colours, coverage_map, map_html
+from circles.outputs.map import PALETTE, GeoJsonLayer, category_colours, coverage_map, map_html
 from circles.sample import SAMPLE_LABEL, make_sample
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,15 +50,18 @@ def _layers(m: folium.Map) -> dict[str, folium.FeatureGroup]:
 
 
 def _features(group: folium.FeatureGroup) -> list[dict]:
-    return [f for c in group._children.values() if isinstance(c, folium.GeoJson) for f in c.data["features"]]
+    return [f for c in group._children.values() if isinstance(c, GeoJsonLayer) for f in c.data["features"]]
 
 
 def _in_page(text: str, page: str) -> bool:
-    """Folium writes layer names as HTML-safe JSON (non-ASCII as \\uXXXX)."""
-    js = json.dumps(text)[1:-1]
-    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
-        js = js.replace(char, code)
-    return js in page or text in page
+    """Folium writes layer names as HTML-safe JSON (non-ASCII as \\uXXXX); names are HTML-escaped text."""
+    for name in (text, html.escape(text)):
+        js = json.dumps(name)[1:-1]
+        for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+            js = js.replace(char, code)
+        if js in page or name in page:
+            return True
+    return False
 
 
 def _expected_names(report, lang: str) -> list[str]:
@@ -213,11 +217,11 @@ def test_unset_tiers_count_as_the_last_and_unknown_categories_are_other(sample):
 
 
 def test_big_point_layers_draw_on_a_canvas(sample, monkeypatch):
-    import circles.maps as maps
+    from circles.outputs.map import style
 
     page = map_html(coverage_map(sample[0].report))
     assert "L.canvas(" not in page  # the sample's layers are small: SVG
-    monkeypatch.setattr(maps, "CANVAS_ABOVE", 2)
+    monkeypatch.setattr(style, "CANVAS_ABOVE", 2)
     page = map_html(coverage_map(sample[0].report))
     assert 'var circles_canvas_circles_units = L.canvas({pane: "circles-units"});' in page
     assert '"renderer": circles_canvas_circles_units' in page
@@ -333,7 +337,7 @@ def test_map_renders_offline_in_headless_chromium(sample, tmp_path):
 
 
 def test_districts_map_is_offline_and_coloured():
-    from circles.maps import districts_map, map_html
+    from circles.outputs.map import districts_map, map_html
     from circles.profiles import load_profile
 
     square = {"type": "Polygon", "coordinates": [[[114.3, 30.6], [114.31, 30.6], [114.31, 30.61], [114.3, 30.61],

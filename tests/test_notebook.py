@@ -107,7 +107,7 @@ def test_walkthrough_runs_offline(kernel_config):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "display_data" and "image/png" in o.data]
     assert len(images) >= 1  # the static map of streets, service areas and gaps
-    assert "srcdoc" in everything  # the interactive map (circles.maps), inlined for offline use
+    assert "srcdoc" in everything  # the interactive map (circles.outputs.map), inlined for offline use
     assert "coverage_before" in everything and "coverage_after" in everything  # the scenario
     for name in ("summary.json", "access.csv", "gaps.geojson"):  # the exports
         assert name in everything

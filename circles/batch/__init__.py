@@ -162,7 +162,7 @@ def run_batch(
     t0 = time.perf_counter()
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"--workers is {workers!r}; give a whole number >= 1, e.g. --workers 4")
-    opts = options.validated()
+    opts = options.validated(districts_given=districts is not None)
     if opts.boundary:
         raise InputError("batch runs take each district's polygon as its boundary; drop --boundary "
                          "(use --districts FILE --district-col COL)")

@@ -1,0 +1,377 @@
+"""The coverage map's data layers: districts, service areas, gaps, uncovered residents, facilities, suggested sites.
+
+Each layer is a `folium.FeatureGroup` (named in the map's language, listed in the layer control)
+holding one `GeoJsonLayer`. Every text of a tooltip or label is escaped (`html_text`) before it is
+put into the HTML the browser renders.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.utilities import JsCode
+
+from circles.coverage import CoverageReport, gap_areas, uncovered_units
+from circles.errors import InputError
+from circles.outputs.geojson import feature_collection
+from circles.outputs.labels import group_label, label
+from circles.outputs.map import style
+from circles.outputs.map.elements import GeoJsonLayer, GeoJsonText, Script
+from circles.outputs.map.legend import fmt_minutes, fmt_people, map_template, map_text, name_of
+from circles.outputs.map.style import (DISTRICT_COLOUR, FACILITY_RADIUS_PX, GAP_COLOUR, METRES_PER_DEGREE,
+                                       OTHER_COLOUR, PALETTE, UNIT_RADIUS_PX, star, swatch)
+from circles.outputs.safety import Html, html_format, html_join, html_text
+
+__all__ = ["Caps", "MapContext", "add_category_layers", "add_district_layer", "add_facility_layer",
+           "add_suggestion_layer", "features", "point_features"]
+
+log = logging.getLogger(__name__)
+
+
+# ============================================================================ shared parts
+class Caps:
+    """Point layers cut at `max_features`, and the legend lines that say so."""
+
+    def __init__(self, max_features: int, lang: str):
+        self.max_features = max_features
+        self.lang = lang
+        self.lines: list[str] = []
+
+    def cut(self, frame: pd.DataFrame, layer: str) -> pd.DataFrame:
+        if len(frame) <= self.max_features:
+            return frame
+        self.lines.append(label("map.capped", self.lang, layer=layer, shown=f"{self.max_features:,}",
+                                total=f"{len(frame):,}"))
+        log.info("map layer %s: %d of %d features drawn", layer, self.max_features, len(frame))
+        return frame.iloc[: self.max_features]
+
+
+@dataclass
+class MapContext:
+    """What every layer function needs: the map, the report, the language and the drawing options."""
+
+    m: folium.Map
+    report: CoverageReport
+    lang: str
+    colours: dict[str, str]
+    simplify_m: float
+    caps: Caps
+    canvases: list[str] = field(default_factory=list)
+
+    def text(self, key: str, **values: Any) -> Html:
+        return map_text(key, self.lang, **values)
+
+
+def features(geoms: Any, props: dict[str, Any]) -> GeoJsonText:
+    """A FeatureCollection of `geoms` (WGS84) with property columns `props`; empty geometries dropped."""
+    return GeoJsonText(feature_collection(geoms, props, decimals=style.COORD_DECIMALS, drop_empty=True))
+
+
+def point_features(lon: Any, lat: Any, props: dict[str, Any]) -> GeoJsonText:
+    """Points at `lon`/`lat` (degrees) with property columns `props`; points without coordinates dropped."""
+    x, y = np.asarray(lon, float), np.asarray(lat, float)
+    points = shapely.points(x, y)
+    points[~(np.isfinite(x) & np.isfinite(y))] = None
+    return features(points, props)
+
+
+def add_layer(ctx: MapContext, name: str, symbol: Html, *, show: bool = True) -> folium.FeatureGroup:
+    """A layer named `name` (plain text, escaped here) after its `symbol` in the layer control."""
+    group = folium.FeatureGroup(name=symbol + html_text(name), show=show)
+    group.circles_label = name  # the plain name, for tests and the app
+    group.add_to(ctx.m)
+    return group
+
+
+def _canvas(ctx: MapContext, pane: str, n: int) -> JsCode | None:
+    """A shared canvas renderer for big point layers (SVG with tens of thousands of circles is slow)."""
+    if n <= style.CANVAS_ABOVE:
+        return None
+    var = "circles_canvas_" + pane.replace("-", "_")
+    if var not in ctx.canvases:
+        ctx.canvases.append(var)
+        ctx.m.add_child(Script(f'var {var} = L.canvas({{pane: "{pane}"}});'))
+    return JsCode(var)
+
+
+def _simplified(geoms: Any, simplify_m: float) -> np.ndarray:
+    """Polygons simplified by `simplify_m` metres (as degrees of latitude); `features` rounds them to ~0.1 m."""
+    geoms = np.asarray(geoms, dtype=object)
+    if simplify_m > 0 and len(geoms):
+        geoms = shapely.simplify(geoms, simplify_m / METRES_PER_DEGREE, preserve_topology=True)
+    return geoms
+
+
+def _area_geoms(areas: gpd.GeoDataFrame, simplify_m: float) -> np.ndarray:
+    """Service areas drawn on a grid are simplified already (by most of a cell); others are simplified here."""
+    if "cell_m" in areas and areas["cell_m"].notna().all() and (areas["cell_m"] * 0.5 >= simplify_m).all():
+        return np.asarray(areas.geometry.values, dtype=object)
+    return _simplified(areas.geometry.values, simplify_m)
+
+
+def _profile_category(report: CoverageReport, category_id: str) -> Any:
+    try:
+        return report.profile.category(category_id)
+    except Exception:  # a report built without a profile object: no tiers to split by
+        return None
+
+
+def _tier_label(report: CoverageReport, category_id: str, tier_id: Any, lang: str) -> str | None:
+    if tier_id is None or (not isinstance(tier_id, str) and pd.isna(tier_id)):
+        return None
+    cat = _profile_category(report, category_id)
+    for tier in (cat.tiers if cat is not None else ()):
+        if tier.id == tier_id:
+            return name_of(tier, lang)
+    return str(tier_id)
+
+
+def _facility_name(report: CoverageReport, facility: Any, lang: str) -> str:
+    try:
+        i = int(facility)
+    except (TypeError, ValueError):
+        return label("map.unnamed", lang)
+    fac = report.facilities
+    if 0 <= i < len(fac) and "name" in fac and pd.notna(fac["name"].iloc[i]):
+        return str(fac["name"].iloc[i])
+    return label("map.unnamed", lang)
+
+
+# ============================================================================ layers
+def add_district_layer(ctx: MapContext, districts: gpd.GeoDataFrame, district_col: str | None) -> None:
+    """District borders, dashed, with their names as permanent labels."""
+    group = add_layer(ctx, label("map.districts", ctx.lang), swatch(DISTRICT_COLOUR, "gap"))
+    names = districts[district_col] if district_col is not None else pd.Series([None] * len(districts))
+    labels = [html_text(v) if pd.notna(v) else None for v in names]
+    data = features(_simplified(districts.geometry.values, ctx.simplify_m), {"label": labels} if district_col else {})
+    GeoJsonLayer(data, pane="circles-districts", interactive=False, color=DISTRICT_COLOUR, weight=2,
+                 dash_array="8 5", fill=False, opacity=0.85).add_to(group)
+
+
+def add_category_layers(ctx: MapContext, res: Any, index: int, areas: gpd.GeoDataFrame | None, show: bool) -> None:
+    """Every layer of one category: service areas, gaps, uncovered residents, facilities per tier."""
+    colour = ctx.colours[res.category]
+    if areas is not None:
+        _service_area_layer(ctx, areas, res, colour, show)
+        for kind, key, dash in (("catchment", "catchments", "3 4"), ("facility_area", "facility_areas", None)):
+            _facility_area_layer(ctx, areas[areas["kind"].to_numpy() == kind], res, colour, kind, key, dash)
+    _gap_layer(ctx, res, index, show)
+    _uncovered_layer(ctx, res, colour, show)
+    _facility_layers(ctx, res, colour)
+
+
+def _service_area_layer(ctx: MapContext, areas: gpd.GeoDataFrame, res: Any, colour: str, show: bool) -> None:
+    """The category's area within its threshold (an outline) over its 5/10/15-minute rings."""
+    main = areas[np.isin(areas["kind"].to_numpy(), ("union", "ring"))]
+    if not len(main):
+        return
+    cat_label = name_of(res, ctx.lang)
+    minutes = main["minutes"] if "minutes" in main else pd.Series(res.minutes, index=main.index)
+    main = main.assign(_minutes=minutes.fillna(res.minutes).astype(float), _union=main["kind"] == "union")
+    # largest first so the smaller rings lie on top; unions (outlines) last
+    main = main.sort_values(["_union", "_minutes"], ascending=[True, False], kind="stable")
+    ring_minutes = sorted(set(main.loc[~main["_union"], "_minutes"]))
+    tips, styles = [], []
+    for row in main.drop(columns="geometry").to_dict("records"):
+        mins = fmt_minutes(row["_minutes"])
+        if row["_union"]:
+            tip = ctx.text("map.area_union", cat=cat_label, minutes=mins)
+            styles.append({"color": colour, "weight": 2, "fillColor": colour,
+                           "fillOpacity": 0.10 if ring_minutes else 0.18})
+        else:
+            start = row.get("minutes_from")
+            if start is not None and pd.notna(start) and float(start) > 0:
+                mins = f"{fmt_minutes(start)}–{mins}"
+            tip = ctx.text("map.area_ring", cat=cat_label, minutes=mins)
+            k = ring_minutes.index(row["_minutes"])
+            styles.append({"color": colour, "weight": 0.8, "fillColor": colour,
+                           "fillOpacity": round(0.24 - 0.16 * k / max(len(ring_minutes) - 1, 1), 3)})
+        tier = _tier_label(ctx.report, res.category, row.get("tier"), ctx.lang)
+        tips.append(html_join("<br>", [tip, tier]) if tier else tip)
+    group = add_layer(ctx, label("map.areas", ctx.lang, cat=cat_label, minutes=fmt_minutes(res.minutes)),
+                      swatch(colour, "area"), show=show)
+    GeoJsonLayer(features(_area_geoms(main, ctx.simplify_m), {"tip": tips, "style": styles}), pane="circles-areas",
+                 color=colour, weight=1, fill=True, fill_color=colour, fill_opacity=0.15).add_to(group)
+
+
+def _facility_area_layer(ctx: MapContext, part: gpd.GeoDataFrame, res: Any, colour: str, kind: str, key: str,
+                         dash: str | None) -> None:
+    """Each facility's catchment (nearest facility) or own service area; hidden on opening."""
+    if not len(part):
+        return
+    name = label(f"map.{key}", ctx.lang, cat=name_of(res, ctx.lang))
+    part = ctx.caps.cut(part, name)
+    tips = []
+    for row in part.drop(columns="geometry").to_dict("records"):
+        mins = row.get("minutes")
+        mins = fmt_minutes(mins if mins is not None and pd.notna(mins) else res.minutes)
+        tips.append(ctx.text("map.area_catchment" if kind == "catchment" else "map.area_facility",
+                             name=_facility_name(ctx.report, row.get("facility"), ctx.lang), minutes=mins))
+    group = add_layer(ctx, name, swatch(colour, "area"), show=False)
+    GeoJsonLayer(features(_area_geoms(part, ctx.simplify_m), {"tip": tips}), pane="circles-areas", color=colour,
+                 weight=1.2, dash_array=dash, fill=True, fill_color=colour, fill_opacity=0.06).add_to(group)
+
+
+def _gap_layer(ctx: MapContext, res: Any, index: int, show: bool) -> None:
+    """Gap areas, hatched red, ranked by uncovered people."""
+    cat_label = name_of(res, ctx.lang)
+    name = label("map.gaps", ctx.lang, cat=cat_label)
+    gaps = ctx.caps.cut(gap_areas(ctx.report, res.category), name)
+    group_word = group_label(res.demand_column, ctx.lang)
+    tips = []
+    for g in gaps.drop(columns="geometry").to_dict("records"):
+        lines = [html_format("<b>{t}</b>", t=ctx.text("map.gap_title", cat=cat_label, rank=int(g["rank"]))),
+                 ctx.text("map.gap_people", group=group_word, n=fmt_people(g["demand_uncovered"]),
+                          units=int(g["units"]))]
+        lines.append(ctx.text("map.gap_minutes", minutes=float(g["max_minutes"])) if pd.notna(g["max_minutes"])
+                     else ctx.text("map.gap_far", horizon=ctx.report.horizon_min))
+        tips.append(html_join("<br>", lines))
+    group = add_layer(ctx, name, swatch(GAP_COLOUR, "gap"), show=show)
+    GeoJsonLayer(features(_simplified(gaps.geometry.values, ctx.simplify_m), {"tip": tips}), pane="circles-gaps",
+                 class_name=f"circles-gap circles-gap-{index}", color=GAP_COLOUR, weight=1.5, dash_array="5 4",
+                 fill=True, fill_color=GAP_COLOUR, fill_opacity=0.35).add_to(group)
+
+
+def _uncovered_layer(ctx: MapContext, res: Any, colour: str, show: bool) -> None:
+    """Uncovered residential units, circle area proportional to the people of the category's group."""
+    lang, report = ctx.lang, ctx.report
+    cat_label = name_of(res, lang)
+    name = label("map.uncovered", lang, cat=cat_label)
+    units = ctx.caps.cut(uncovered_units(report, res.category), name)  # most people first
+    people = units[res.demand_column].to_numpy(float)
+    top = float(people.max()) if len(people) else 1.0
+    lo, hi = UNIT_RADIUS_PX
+    radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
+    minutes = units[f"minutes_{res.category}"].to_numpy(float).tolist()
+    names = units["name"].tolist() if "name" in units else [None] * len(units)
+    pops = (units["population"].tolist() if "population" in units and res.demand_column != "population"
+            else [None] * len(units))
+    # one tooltip per unit (tens of thousands on a city): templates escaped once, names escaped
+    # here, figures are digits (fmt_people, {minutes:.1f}) and need no escaping
+    people_t, population_t, minutes_t = (map_template(f"map.{k}", lang) for k in ("people", "population",
+                                                                                     "minutes_to"))
+    group_word = html_text(group_label(res.demand_column, lang))
+    unnamed = html_text(cat_label)
+    unreachable = ctx.text("map.unreachable", horizon=report.horizon_min)
+    tips = []
+    for k, p in enumerate(people.tolist()):
+        lines = ["<b>" + (html_text(names[k]) if pd.notna(names[k]) else unnamed) + "</b>",
+                 people_t.format(group=group_word, n=fmt_people(p))]
+        if pops[k] is not None and pd.notna(pops[k]):
+            lines.append(population_t.format(n=fmt_people(pops[k])))
+        lines.append(minutes_t.format(minutes=minutes[k]) if math.isfinite(minutes[k]) else unreachable)
+        tips.append("<br>".join(lines))
+    marker = folium.CircleMarker(radius=lo, color=GAP_COLOUR, weight=1.3, fill_color=colour, fill_opacity=0.55).options
+    marker["pane"] = "circles-units"
+    renderer = _canvas(ctx, "circles-units", len(units))
+    if renderer is not None:
+        marker["renderer"] = renderer
+    group = add_layer(ctx, name, swatch(colour, border=GAP_COLOUR), show=show)
+    props = {"tip": tips, "style": [{"radius": r} for r in np.round(radius, 1).tolist()]}
+    GeoJsonLayer(point_features(units["lon"], units["lat"], props), point=("circle", marker)).add_to(group)
+
+
+def _facility_layers(ctx: MapContext, res: Any, colour: str) -> None:
+    """One layer per tier of the category (an unset tier counts as the last, as in `assess`)."""
+    cat_label = name_of(res, ctx.lang)
+    profile_cat = _profile_category(ctx.report, res.category)
+    tiers = profile_cat.tiers if profile_cat is not None else ()
+    fac = ctx.report.facilities
+    fac = fac[(fac["category"] == res.category).to_numpy()] if "category" in fac else fac.iloc[:0]
+    if "tier" in fac and tiers:
+        tier_of = fac["tier"].where(fac["tier"].notna(), tiers[-1].id)
+    else:
+        tier_of = pd.Series([None] * len(fac), index=fac.index, dtype=object)
+    for k, tier in enumerate(tiers):
+        radius = FACILITY_RADIUS_PX[min(k, len(FACILITY_RADIUS_PX) - 1)]
+        add_facility_layer(ctx, fac[(tier_of == tier.id).to_numpy()],
+                           label("map.facilities", ctx.lang, tier=name_of(tier, ctx.lang)), colour, radius,
+                           cat_label, name_of(tier, ctx.lang))
+    rest = fac[~tier_of.isin([tier.id for tier in tiers]).to_numpy()]
+    if len(rest):  # tiers the profile does not list
+        add_facility_layer(ctx, rest, label("map.facilities", ctx.lang, tier=cat_label), colour,
+                           FACILITY_RADIUS_PX[-1], cat_label, None)
+
+
+def add_other_facilities(ctx: MapContext, known: Sequence[str]) -> None:
+    """Facilities of categories the report does not assess, in grey."""
+    fac = ctx.report.facilities
+    if "category" in fac:
+        other = fac[~fac["category"].isin(known)]
+        if len(other):
+            add_facility_layer(ctx, other, label("map.other_facilities", ctx.lang), OTHER_COLOUR,
+                               FACILITY_RADIUS_PX[-1], None, None)
+
+
+def add_facility_layer(ctx: MapContext, fac: pd.DataFrame, name: str, colour: str, radius: float,
+                       cat_label: str | None, tier_label: str | None) -> None:
+    """Facilities as circles, the biggest (by capacity) kept when the layer is cut; tooltips list their data."""
+    lang = ctx.lang
+    if "capacity" in fac:
+        fac = fac.sort_values("capacity", ascending=False, kind="stable", na_position="last")
+    fac = ctx.caps.cut(fac, name)
+    tips = []
+    for f in fac.drop(columns="geometry", errors="ignore").to_dict("records"):
+        nm = f.get("name")
+        lines = [html_format("<b>{n}</b>", n=nm if pd.notna(nm) else label("map.unnamed", lang))]
+        if cat_label:
+            lines.append(cat_label)
+        tier = tier_label or (f.get("tier") if pd.notna(f.get("tier")) else None)
+        cap, dist = f.get("capacity"), f.get("district")
+        for key, value in (("tier", tier), ("capacity", fmt_people(cap) if cap is not None and pd.notna(cap) else None),
+                           ("district", dist if dist is not None and pd.notna(dist) else None)):
+            if value:
+                lines.append(ctx.text("map.field", field=label(f"map.{key}", lang), value=value))
+        if bool(f.get("off_network", False)):
+            lines.append(ctx.text("map.off_network", m=float(f.get("snap_m", float("nan")))))
+        tips.append(html_join("<br>", lines))
+    marker = folium.CircleMarker(radius=radius, color="#ffffff", weight=2 if radius >= FACILITY_RADIUS_PX[0] else 1.5,
+                                 fill_color=colour, fill_opacity=0.95).options
+    marker["pane"] = "circles-facilities"
+    renderer = _canvas(ctx, "circles-facilities", len(fac))
+    if renderer is not None:
+        marker["renderer"] = renderer
+    group = add_layer(ctx, name, swatch(colour))
+    lon = fac["lon"] if "lon" in fac else fac.geometry.x
+    lat = fac["lat"] if "lat" in fac else fac.geometry.y
+    GeoJsonLayer(point_features(lon, lat, {"tip": tips}), point=("circle", marker)).add_to(group)
+
+
+def add_suggestion_layer(ctx: MapContext, suggestions: gpd.GeoDataFrame) -> None:
+    """Suggested sites as stars in their category's colour, numbered by rank."""
+    lang, report = ctx.lang, ctx.report
+    name = label("map.suggestions", lang)
+    sites = suggestions.copy()
+    if "rank" not in sites:
+        sites["rank"] = np.arange(1, len(sites) + 1)
+    sites = ctx.caps.cut(sites.sort_values("rank", kind="stable", na_position="last"), name)
+    tips, icons = [], []
+    for s in sites.drop(columns="geometry").to_dict("records"):
+        res = report.category(str(s["category"]))
+        rank = int(s["rank"]) if pd.notna(s["rank"]) else None
+        lines = [html_format("<b>{t}</b>", t=ctx.text("map.site_title", rank=rank if rank is not None else "–",
+                                                         cat=name_of(res, lang)))]
+        if "name" in s and pd.notna(s["name"]):
+            lines.append(s["name"])
+        if "added_covered" in s and pd.notna(s["added_covered"]):
+            lines.append(ctx.text("map.site_added", n=fmt_people(s["added_covered"]),
+                                  group=group_label(res.demand_column, lang)))
+        tips.append(html_join("<br>", lines))
+        icons.append(star(ctx.colours[res.category], rank))
+    points = sites.geometry.values
+    if not all(g is not None and not g.is_empty for g in points):
+        raise InputError("suggestions: some rows have no geometry; give every suggested site a point")
+    centres = shapely.centroid(np.asarray(points, dtype=object))  # a polygon site is marked at its centre
+    icon = folium.DivIcon(html="", class_name="circles-site", icon_size=(26, 26), icon_anchor=(13, 13)).options
+    group = add_layer(ctx, name, star(PALETTE[0], None, size_px=13))
+    GeoJsonLayer(point_features(shapely.get_x(centres), shapely.get_y(centres), {"tip": tips, "icon": icons}),
+                 point=("icon", icon)).add_to(group)
