@@ -15,9 +15,11 @@ import shapely
 from shapely.geometry import Point, box
 
 from circles import CirclesError
+from circles.errors import InputError
 from circles.facilities import (
     FACILITY_COLUMNS,
     Ledger,
+    LedgerError,
     facilities_from_osm,
     format_report,
     ledger_from_frame,
@@ -32,7 +34,7 @@ from network.raw import RawWays
 
 from conftest import ROOT, shared_data
 
-TEMPLATES = ROOT / "data" / "templates"
+TEMPLATES = ROOT / "circles" / "data" / "templates"
 
 # WGS84 truth: Beijing Wudaokou, Shenzhen Nanshan, a village road near Guixi (Jiangxi).
 TRUTH = pd.DataFrame({
@@ -276,16 +278,25 @@ def test_unknown_category_is_fatal_naming_rows_value_and_allowed(tmp_path, profi
         read_ledger(path, profile=profile)
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith("facilities.csv rows 5, 7: '养老院'; row 6: '卫生服务站': category not in profile '15min'")
-    assert "elderly (养老服务设施; tiers: centre 街道/乡镇综合养老服务中心" in msg and "child (" in msg
+    # one error names every unknown value: its rows, its column and the closest known word
+    assert msg.startswith(
+        "facilities.csv: 2 unknown values: rows 5, 7: 类型 '养老院' (closest known word: ")
+    assert "; row 6: 类型 '卫生服务站' (closest known word: " in msg
+    assert "allowed categories in profile '15min': elderly (养老服务设施; tiers: centre 街道/乡镇综合养老服务中心" in msg
+    assert "child (" in msg
+    assert isinstance(err.value, InputError) and isinstance(err.value, LedgerError)
+    unknown = [p for p in err.value.problems if p.kind == "unknown_category"]
+    assert [(p.row, p.name, p.value) for p in unknown] == [
+        (5, "敬老院", "养老院"), (6, "社区卫生站", "卫生服务站"), (7, "另一个敬老院", "养老院")]
+    assert all(p.suggestion for p in unknown)
 
 
 def test_ambiguous_and_unknown_tiers(profile):
     ambiguous = pd.DataFrame({"名称": ["站"], "类型": ["station"], "经度": [116.3], "纬度": [39.9]})
-    with pytest.raises(CirclesError, match=r"row 2: 'station' \(ambiguous\)"):
+    with pytest.raises(CirclesError, match=r"row 2: 类型 'station' \(ambiguous: it names child\.station, elderly\.station\)"):
         ledger_from_frame(ambiguous, source_name="a.csv", profile=profile)
     bad_tier = pd.DataFrame({"名称": ["站"], "类型": ["养老"], "层级": ["区级"], "经度": [116.3], "纬度": [39.9]})
-    with pytest.raises(CirclesError, match=r"a\.csv row 2: tier '区级' is not a tier of elderly \(allowed: centre"):
+    with pytest.raises(CirclesError, match=r"a\.csv: 1 unknown value: row 2: tier '区级' is not a tier of elderly \(allowed: centre"):
         ledger_from_frame(bad_tier, source_name="a.csv", profile=profile)
 
 
