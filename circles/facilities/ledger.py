@@ -286,7 +286,10 @@ def ledger_from_frame(
     category, tier, drop = match_categories(
         text["category"], text.get("tier"), src, profile=profile, headers=headers, problems=problems,
     )
-    lon, lat, bad = parse_coordinates(table, headers, src, source_name=source_name, problems=problems)
+    try:
+        lon, lat, bad = parse_coordinates(table, headers, src, source_name=source_name, problems=problems)
+    except LedgerError as exc:  # every row swapped: name the rows' facilities in the problems too
+        raise LedgerError(str(exc), _with_names(list(exc.problems), names)) from None
     drop |= bad
     _refuse_unusable(problems, drop, names, source_name=source_name, profile=profile)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,10 @@ def read_vector(
             raise InputError(f"{source}: is a folder; give the {what} file (GeoJSON, GPKG, SHP or zipped SHP)")
         if suffix == ".shp" and not source.with_suffix(".cpg").exists():
             kwargs["encoding"] = shapefile_encoding(source)
+    if suffix == ".zip":
+        encoding = _zipped_shapefile_encoding(source)
+        if encoding is not None:
+            kwargs["encoding"] = encoding
     try:
         frame = gpd.read_file(source, engine="pyogrio", **kwargs)
     except Exception as exc:  # pyogrio's DataSourceError/DataLayerError and friends
@@ -103,9 +108,11 @@ def read_vector(
 def shapefile_encoding(path: Path) -> str:
     """UTF-8 when the ``.dbf``'s field names and records decode as UTF-8, else GB18030 (GBK)."""
     dbf = path.with_suffix(".dbf")
-    if not dbf.exists():
-        return "utf-8"
-    data = dbf.read_bytes()
+    return dbf_encoding(dbf.read_bytes()) if dbf.exists() else "utf-8"
+
+
+def dbf_encoding(data: bytes) -> str:
+    """UTF-8 when a ``.dbf`` file's field names and records decode as UTF-8, else GB18030 (GBK)."""
     header_len = int.from_bytes(data[8:10], "little")
     n_fields = max((header_len - 33) // 32, 0)
     names = b"".join(data[32 + 32 * i: 43 + 32 * i] for i in range(n_fields))
@@ -115,6 +122,22 @@ def shapefile_encoding(path: Path) -> str:
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8"
+
+
+def _zipped_shapefile_encoding(source: Path | io.BytesIO) -> str | None:
+    """The encoding of a zipped Shapefile without a ``.cpg`` (see `dbf_encoding`); None when not needed."""
+    try:
+        with zipfile.ZipFile(source) as z:
+            names = z.namelist()
+            dbf = [n for n in names if n.lower().endswith(".dbf")]
+            if len(dbf) != 1 or any(n.lower().endswith(".cpg") for n in names):
+                return None
+            return dbf_encoding(z.read(dbf[0]))
+    except (zipfile.BadZipFile, OSError):
+        return None  # not a zip after all: the reader says so
+    finally:
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
 
 
 def read_boundary(path: str | Path) -> shapely.Polygon | shapely.MultiPolygon:
