@@ -657,3 +657,12 @@ def test_problems_table_names_row_value_and_fix_and_is_safe_in_excel(tmp_path, p
     assert all(not cell[:1] in ("=", "+", "-", "@") for r in back for cell in r if cell)
     with pytest.raises(CirclesError, match=r"must be \.csv or \.xlsx"):
         write_problems_table(table, tmp_path / "x.txt")
+
+
+@pytest.mark.parametrize("module", ["categories", "coordinates", "ledger", "report"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"circles.facilities.{module}")
+    assert doctest.testmod(mod, extraglobs={"pd": pd, "load_profile": load_profile}).failed == 0
