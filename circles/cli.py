@@ -265,22 +265,42 @@ def facilities_group() -> None:
 @click.option("--sample", is_flag=True, help="对照示例区路网 / check against the sample district's network.")
 @click.option("--profile", "profile_name", default="15min", show_default=True, help="服务配置 / service profile.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="语言 / language.")
-def facilities_check_cmd(facilities_path, coords, network, sample, profile_name, lang) -> None:
+@click.option("--table", "table_path", type=click.Path(dir_okay=False), metavar="FILE.csv|FILE.xlsx",
+              help="同时把每个问题写成表格（问题清单），供经办人修改后返回 / also write every problem as a table a clerk "
+                   "can fix and send back: row, name, column, value, problem (zh, en), suggestion; written even when "
+                   "the ledger is refused.")
+def facilities_check_cmd(facilities_path, coords, network, sample, profile_name, lang, table_path) -> None:
     """打印台账检查报告：各类别和层级的数量、逐行问题、坐标系提示。
 
     Print the ledger's validation report: counts per category and tier, problems by row, coordinate hints.
     """
-    from circles.facilities import format_report, read_ledger
+    from circles.facilities import LedgerError, format_report, problems_frame, read_ledger, write_problems_table
     from circles.profiles import load_profile
     from network import load_network
 
+    if table_path and Path(table_path).suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"--table {table_path}: give a .csv or .xlsx file, e.g. --table 问题清单.xlsx")
     profile = load_profile(profile_name)
     net = None
     if network or sample:
         source, boundary, _ = _network_source(network, sample)
         net = load_network(source, boundary=boundary)
-    ledger = read_ledger(facilities_path, coords=coords, profile=profile, net=net)
+
+    def write_table(problems) -> None:
+        path = write_problems_table(problems_frame(problems), table_path)
+        said = f"问题清单已写入 {path}（{len(problems)} 行）" if lang == "zh" else \
+            f"problems table written to {path} ({len(problems)} rows)"
+        click.echo(said, err=True)
+
+    try:
+        ledger = read_ledger(facilities_path, coords=coords, profile=profile, net=net)
+    except LedgerError as exc:  # refused: the clerk still gets every row to fix
+        if table_path:
+            write_table(exc.problems)
+        raise
     click.echo(format_report(ledger, lang=lang, profile=profile))
+    if table_path:
+        write_table(ledger.report.problems)
 
 
 # ============================================================================ cache

@@ -87,7 +87,7 @@ def ledger_by_district(ledger: Any, table: pd.DataFrame, first_row: int, distric
         ``{district: (problem lines ...)}`` and ``{district: cause}``.
     """
     from circles.facilities import COLUMN_ALIASES
-    from circles.text import norm_header, rows_text
+    from circles.inputs import norm_header, rows_text
 
     source = ledger.source
     facilities = ledger.facilities

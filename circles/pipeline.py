@@ -324,7 +324,7 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
         source, label = _network_source(opts.network, parse_once, say)
 
     if boundary is None and opts.boundary:
-        from circles.cli_inputs import read_boundary
+        from circles.inputs import read_boundary
 
         boundary = read_boundary(opts.boundary)
     if boundary is None and sample is not None:
@@ -346,20 +346,16 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
                 extent_box.append(_extent(whole))
         return extent_box[0]
 
-    frame = districts
-    if frame is None and opts.districts:
-        from circles.cli_inputs import read_district_file
-
-        frame = read_district_file(opts.districts)
+    frame = districts if districts is not None else opts.districts
     col = opts.district_col
     if frame is None and sample is not None:
         frame, col = sample.districts, col or "street"
     district_table, outside = (None, ())
     if frame is not None:
-        from circles.cli_inputs import district_names
         from circles.districts import clip_districts
+        from circles.inputs import read_districts
 
-        named = district_names(frame, col, label=opts.districts or "districts")
+        named = read_districts(frame, col)
         district_table, outside = clip_districts(named, extent())
         say(f"districts: {len(district_table)} reached by the data"
             + (f", {len(outside)} outside it left out" if outside else ""))
@@ -534,11 +530,11 @@ def _demand(opts: RunOptions, profile, net, extent, boundary, sample, district_c
 
 def _spread_zones(opts: RunOptions, net, extent, boundary, district_col, shares, say: Progress):
     """Zone totals spread once over the data: each zone's covered share, onto its buildings, else its roads."""
-    from circles.cli_inputs import read_vector_file
+    from circles.inputs import read_vector
     from circles.demand import spread_zone_totals
     from network import RawWays
 
-    zones = read_vector_file(opts.population_zones, what="population zones")
+    zones = read_vector(opts.population_zones, what="population zones")
     extent = extent()
     zones = zones[zones.to_crs("EPSG:4326").intersects(extent)]  # a city's or province's file: the zones with data
     if boundary is not None:

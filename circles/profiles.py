@@ -219,6 +219,43 @@ class Profile:
         raise CirclesError(f"profile '{self.id}' has no category {category_id!r}; "
                            f"valid categories: {valid}")
 
+    def lookup(self, value: str) -> frozenset[tuple[str, str | None]]:
+        """Every ``(category_id, tier_id or None)`` a ledger value names, without raising.
+
+        One pair for a known value, none for an unknown one, several for an ambiguous one
+        (`match_category` raises for the last two).
+
+        Examples
+        --------
+        >>> sorted(load_profile("15min").lookup("station"))
+        [('child', 'station'), ('elderly', 'station')]
+        """
+        return frozenset(self._lookup.get(_norm(value), ()))
+
+    def known_words(self, category_id: str | None = None) -> tuple[str, ...]:
+        """The words a ledger may use, as written in the profile: ids, labels, tier labels, aliases.
+
+        With `category_id`: the words naming that category's tiers only (for a tier column).
+        Labels such as ``"社区养老服务站/日间照料中心"`` are also split at ``/`` and ``、``.
+
+        Examples
+        --------
+        >>> "养老驿站" in load_profile("15min").known_words("elderly")
+        True
+        """
+        words: list[str] = []
+        for cat in self.categories:
+            if category_id is not None and cat.id != category_id:
+                continue
+            if category_id is None:
+                words += [cat.id, cat.label_zh, cat.label_en, *cat.aliases]
+            for tier in cat.tiers:
+                words += [tier.id, tier.label_zh, tier.label_en, *tier.aliases]
+                if category_id is None:
+                    words.append(f"{cat.id}.{tier.id}")
+        parts = [p.strip() for w in words for p in w.replace("、", "/").split("/") if "/" in w or "、" in w]
+        return tuple(dict.fromkeys(w for w in [*words, *parts] if w))
+
     def match_category(self, value: str) -> tuple[str, str | None]:
         """Map a ledger value to ``(category_id, tier_id or None)``.
 
@@ -231,7 +268,7 @@ class Profile:
         >>> load_profile("15min").match_category("  Elderly ")
         ('elderly', None)
         """
-        targets = self._lookup.get(_norm(value), set())
+        targets = self.lookup(value)
         if len(targets) == 1:
             return next(iter(targets))
         if targets:

@@ -182,6 +182,49 @@ def test_bad_files_and_shares(tmp_path):
         demand_from_frame(frame, source_name="t", age_shares={"pop_60plus": 0.6, "pop_0_17": 0.5})
 
 
+def test_tables_read_like_the_ledger_title_rows_delimiters_full_width_digits(tmp_path):
+    from openpyxl import Workbook
+
+    text = "海淀区小区人口（2024）\n小区名称;经度;纬度;常住人口\nA;116.31;39.99;１２００\nB;116.32;40.0;\"2,500\"\n"
+    path = tmp_path / "pop.txt"
+    path.write_bytes(text.encode("gbk"))
+    demand = read_population(path)
+    assert demand.units["population"].tolist() == [1200, 2500]
+    assert demand.units.index.tolist() == [3, 4]  # spreadsheet rows under the title row
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["某街道人口台账"])
+    ws.append(["小区名称", "经度", "纬度", "常住人口"])
+    ws.append(["A", 116.31, 39.99, "很多"])
+    wb.save(tmp_path / "pop.xlsx")
+    with pytest.raises(CirclesError, match=r"pop\.xlsx: 1 bad value: row 3 column '常住人口': '很多' is not a number"):
+        read_population(tmp_path / "pop.xlsx")
+
+
+def test_total_and_example_rows_are_not_residents_but_recorded(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text(
+        "小区名称,经度,纬度,常住人口\n"
+        "示例：某小区,116.30,39.99,100\n"
+        "A,116.31,39.99,1200\n"
+        ",,,\n"
+        "B,116.32,40.0,800\n"
+        "合计,,,2000\n",
+        encoding="utf-8",
+    )
+    demand = read_population(path)
+    assert demand.units["name"].tolist() == ["A", "B"] and demand.total_population == 2000
+    assert demand.units.index.tolist() == [3, 5]
+    assert [(d.row, d.name, d.reason, d.reason_zh) for d in demand.dropped] == [
+        (2, "示例：某小区", "example_row", "模板示例行"), (6, "合计", "total_row", "合计行")]
+    from circles.inputs import format_dropped
+
+    assert format_dropped(demand.dropped, lang="en") == "2 rows not used: row 2 template example row; row 6 total row"
+    only_total = pd.DataFrame({"名称": ["合计"], "人口": [5], "lon": [116.3], "lat": [40.0]})
+    with pytest.raises(CirclesError, match="no data rows"):
+        demand_from_frame(only_total, source_name="t")
+
+
 # ---------------------------------------------------------------------------------------------
 # apportionment
 # ---------------------------------------------------------------------------------------------

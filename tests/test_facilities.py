@@ -15,9 +15,11 @@ import shapely
 from shapely.geometry import Point, box
 
 from circles import CirclesError
+from circles.errors import InputError
 from circles.facilities import (
     FACILITY_COLUMNS,
     Ledger,
+    LedgerError,
     facilities_from_osm,
     format_report,
     ledger_from_frame,
@@ -276,16 +278,25 @@ def test_unknown_category_is_fatal_naming_rows_value_and_allowed(tmp_path, profi
         read_ledger(path, profile=profile)
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith("facilities.csv rows 5, 7: '养老院'; row 6: '卫生服务站': category not in profile '15min'")
-    assert "elderly (养老服务设施; tiers: centre 街道/乡镇综合养老服务中心" in msg and "child (" in msg
+    # one error names every unknown value: its rows, its column and the closest known word
+    assert msg.startswith(
+        "facilities.csv: 2 unknown values: rows 5, 7: 类型 '养老院' (closest known word: ")
+    assert "; row 6: 类型 '卫生服务站' (closest known word: " in msg
+    assert "allowed categories in profile '15min': elderly (养老服务设施; tiers: centre 街道/乡镇综合养老服务中心" in msg
+    assert "child (" in msg
+    assert isinstance(err.value, InputError) and isinstance(err.value, LedgerError)
+    unknown = [p for p in err.value.problems if p.kind == "unknown_category"]
+    assert [(p.row, p.name, p.value) for p in unknown] == [
+        (5, "敬老院", "养老院"), (6, "社区卫生站", "卫生服务站"), (7, "另一个敬老院", "养老院")]
+    assert all(p.suggestion for p in unknown)
 
 
 def test_ambiguous_and_unknown_tiers(profile):
     ambiguous = pd.DataFrame({"名称": ["站"], "类型": ["station"], "经度": [116.3], "纬度": [39.9]})
-    with pytest.raises(CirclesError, match=r"row 2: 'station' \(ambiguous\)"):
+    with pytest.raises(CirclesError, match=r"row 2: 类型 'station' \(ambiguous: it names child\.station, elderly\.station\)"):
         ledger_from_frame(ambiguous, source_name="a.csv", profile=profile)
     bad_tier = pd.DataFrame({"名称": ["站"], "类型": ["养老"], "层级": ["区级"], "经度": [116.3], "纬度": [39.9]})
-    with pytest.raises(CirclesError, match=r"a\.csv row 2: tier '区级' is not a tier of elderly \(allowed: centre"):
+    with pytest.raises(CirclesError, match=r"a\.csv: 1 unknown value: row 2: tier '区级' is not a tier of elderly \(allowed: centre"):
         ledger_from_frame(bad_tier, source_name="a.csv", profile=profile)
 
 
@@ -537,3 +548,121 @@ def test_facilities_from_osm_uses_the_profile_tags(profile):
     assert shapely.contains(box(116.31, 39.99, 116.3102, 39.9902), Point(meal["lon"], meal["lat"]))
     empty = facilities_from_osm(features.iloc[3:4], profile)
     assert len(empty) == 0 and list(empty.columns) == [*FACILITY_COLUMNS, "geometry"]
+
+
+# ---------------------------------------------------------------- rows not used, as data
+def test_twelve_rows_eight_without_coordinates_are_dropped_with_the_reason(tmp_path, profile):
+    from circles.inputs import format_dropped
+
+    no_coords = {3, 4, 6, 7, 9, 10, 12, 13}  # spreadsheet rows (header = row 1)
+    rows = []
+    for r in range(2, 14):
+        has = r not in no_coords
+        rows.append({"名称": f"第{r}行养老驿站", "类型": "养老驿站", "经度": 116.30 + r / 1000 if has else "",
+                     "纬度": 39.99 if has else ""})
+    path = tmp_path / "台账.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    ledger = read_ledger(path, profile=profile)
+    assert ledger.report.n_rows == 12 and len(ledger.facilities) == 4
+    assert [d.row for d in ledger.dropped] == sorted(no_coords)
+    assert {(d.reason, d.reason_zh, d.reason_en) for d in ledger.dropped} == {
+        ("missing_coordinates", "坐标为空", "no coordinates")}
+    assert [d.name for d in ledger.dropped] == [f"第{r}行养老驿站" for r in sorted(no_coords)]
+    line = format_dropped(ledger.dropped)
+    assert line == "8 行未使用：第 3、4、6、7、9、10、12、13 行 坐标为空"
+    assert format_dropped(ledger.dropped, lang="en").startswith("8 rows not used: rows 3, 4, 6")
+    assert line in format_report(ledger)
+
+
+def test_total_and_example_rows_are_skipped_and_recorded(profile):
+    df = ledger_frame([
+        {"名称": "示例：某某驿站", "类型": "养老驿站", "经度": 116.3, "纬度": 39.9},
+        {"名称": "合计", "类型": "", "经度": "", "纬度": "", "床位": "30"},
+        {"名称": "无类型站", "类型": "", "经度": 116.3, "纬度": 39.9},
+    ])
+    ledger = ledger_from_frame(df, source_name="f.csv", profile=profile)
+    assert len(ledger.facilities) == 3 and ledger.report.n_rows == 6
+    assert [(d.row, d.reason) for d in ledger.dropped] == [
+        (5, "example_row"), (6, "total_row"), (7, "missing_category")]
+    assert ledger.dropped[1].reason_zh == "合计行" and ledger.dropped[2].name == "无类型站"
+    (total,) = ledger.report.of_kind("total_row")
+    assert total.severity == "warning" and total.row == 6
+
+
+def test_unknown_words_are_all_named_in_one_error_with_the_closest_known_word(profile):
+    df = ledger_frame([
+        {"名称": "燕园社区养老驿站", "类型": "社区养老服务驿栈", "经度": 116.30, "纬度": 39.99},  # a typo
+        {"名称": "燕园卫生院", "类型": "卫生院", "经度": 116.31, "纬度": 39.99},
+        {"名称": "燕园长者饭堂", "类型": "长者饭堂", "经度": 116.32, "纬度": 39.99},  # known
+    ])
+    with pytest.raises(LedgerError) as err:
+        ledger_from_frame(df, source_name="f.csv", profile=profile)
+    msg = str(err.value)
+    assert msg.startswith("f.csv: 2 unknown values: row 5: 类型 '社区养老服务驿栈' (closest known word: '社区养老服务驿站'); "
+                          "row 6: 类型 '卫生院' (no close known word)")
+    by_row = {p.row: p for p in err.value.problems if p.kind == "unknown_category"}
+    assert by_row[5].suggestion == "社区养老服务驿站" and by_row[6].suggestion == ""
+    assert by_row[5].name == "燕园社区养老驿站" and by_row[5].column == "类型"
+
+
+@pytest.mark.parametrize("name", ["15min", "gb50180", "rural"])
+def test_a_ledger_in_the_bureaus_words_is_read_by_every_profile(name):
+    df = pd.DataFrame({
+        "名称": ["学院路街道养老照料中心", "五道口养老驿站", "塘湾村互助幸福院", "南山长者饭堂", "学院路未保站",
+               "塘湾村儿童关爱服务站", "燕园社区养老服务驿站", "某镇区域养老服务中心"],
+        "类型": ["镇街综合养老服务中心", "养老驿站", "农村互助幸福院", "长者饭堂", "未保站", "儿童关爱服务站",
+               "社区养老服务驿站", "区域养老服务中心"],
+        "经度": np.linspace(116.30, 116.37, 8), "纬度": 39.99,
+    })
+    fac = ledger_from_frame(df, source_name="民政局台账.xlsx", profile=load_profile(name)).facilities
+    assert list(zip(fac["category"], fac["tier"])) == [
+        ("elderly", "centre"), ("elderly", "station"), ("elderly", "station"), ("meal", "point"),
+        ("child", "station"), ("child", "home"), ("elderly", "station"), ("elderly", "centre")]
+
+
+# ---------------------------------------------------------------- the clerk's problems table
+def test_problems_table_names_row_value_and_fix_and_is_safe_in_excel(tmp_path, profile):
+    from openpyxl import load_workbook
+
+    from circles.facilities import PROBLEM_TABLE_COLUMNS, problems_frame, write_problems_table
+
+    df = ledger_frame([
+        {"名称": "=HYPERLINK(\"http://x\",\"点我\")", "类型": "养老", "经度": "-116.3x", "纬度": "39.9"},
+        {"名称": "填反站", "类型": "养老", "经度": 39.9931, "纬度": 116.3390},
+        {"名称": "@站", "类型": "养老", "经度": "", "纬度": ""},
+    ])
+    ledger = ledger_from_frame(df, source_name="f.csv", profile=profile)
+    table = problems_frame(ledger.report.problems)
+    assert tuple(table.columns) == PROBLEM_TABLE_COLUMNS
+    rows = table.set_index("row")
+    assert rows.loc[5, "value"] == "-116.3x" and rows.loc[5, "column"] == "经度"
+    assert rows.loc[6, "suggestion"] == "116.339, 39.9931" and rows.loc[6, "name"] == "填反站"
+    assert "经纬度为空" in rows.loc[7, "problem_zh"] and "missing" in rows.loc[7, "problem_en"]
+
+    xlsx = write_problems_table(table, tmp_path / "问题清单.xlsx")
+    ws = load_workbook(xlsx).active
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[0][:2] == ["行号 row", "名称 name"]
+    body = {r[0]: r for r in values[1:]}
+    assert isinstance(values[1][0], int)  # numbers stay numbers
+    assert body[5][1] == "'=HYPERLINK(\"http://x\",\"点我\")" and body[5][3] == "'-116.3x"
+    assert body[7][1] == "'@站"
+    assert all(not (isinstance(v, str) and v[:1] in "=+-@\t\r") for r in values for v in r)
+
+    csv_path = write_problems_table(table, tmp_path / "问题清单.csv")
+    text = csv_path.read_bytes()
+    assert text.startswith(b"\xef\xbb\xbf")  # a BOM: Excel shows the Chinese text
+    back = list(csv.reader(text.decode("utf-8-sig").splitlines()))
+    assert back[0][0] == "行号 row" and len(back) == len(table) + 1
+    assert all(not cell[:1] in ("=", "+", "-", "@") for r in back for cell in r if cell)
+    with pytest.raises(CirclesError, match=r"must be \.csv or \.xlsx"):
+        write_problems_table(table, tmp_path / "x.txt")
+
+
+@pytest.mark.parametrize("module", ["categories", "coordinates", "ledger", "report"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"circles.facilities.{module}")
+    assert doctest.testmod(mod, extraglobs={"pd": pd, "load_profile": load_profile}).failed == 0

@@ -163,6 +163,55 @@ def test_same_ledger_value_works_across_profiles():
         assert load_profile(name).match_category("儿童之家") == ("child", "home")
 
 
+# The words bureaus write in their ledgers and policy documents (see ../shared/seeds/: Ningxia 2023,
+# Dianjiang 2024, Beilun 2023, Ulanqab 2023, Xi'an 2024; and Beijing's, Guangzhou's and Shanghai's terms).
+BUREAU_WORDS = {
+    ("elderly", "centre"): [
+        "街道综合养老服务中心", "镇街综合养老服务中心", "区域养老服务中心", "乡镇养老服务中心", "镇街养老服务中心",
+        "县级养老服务中心", "乡级养老服务中心", "乡级综合服务中心", "居家养老服务中心", "养老照料中心", "颐康中心",
+    ],
+    ("elderly", "station"): [
+        "养老驿站", "社区养老服务驿站", "社区养老服务站", "日间照料中心", "社区老年服务站", "农村互助幸福院",
+        "互助幸福院", "幸福院", "村级养老服务站", "农村互助养老点", "农村养老互助点", "居家养老服务站点",
+    ],
+    ("meal", "point"): ["长者饭堂", "长者食堂", "幸福食堂", "老年餐桌", "老年助餐点", "老饭桌", "农村老饭桌", "老年食堂"],
+    ("child", "station"): ["未保站", "未成年人保护工作站", "未保阵地", "未成年人保护工作阵地"],
+    ("child", "home"): ["儿童关爱服务站", "儿童之家"],
+}
+
+
+@pytest.mark.parametrize("name", ["15min", "gb50180", "rural"])
+def test_every_profile_understands_the_bureaus_words(name):
+    profile = load_profile(name)
+    wrong = {
+        word: profile.lookup(word)
+        for target, words in BUREAU_WORDS.items() for word in words
+        if profile.lookup(word) != {target}
+    }
+    assert wrong == {}
+    # full-width brackets and spaces fold like every other spelling
+    assert profile.match_category(" 乡镇（街道）未成年人保护工作站 ") == ("child", "station")
+
+
+def test_lookup_and_known_words(default):
+    assert default.lookup("养老驿站") == {("elderly", "station")}
+    assert default.lookup("station") == {("elderly", "station"), ("child", "station")}
+    assert default.lookup("卫生院") == frozenset()
+    words = default.known_words()
+    assert "养老驿站" in words and "elderly.centre" in words and "日间照料中心" in words  # split from a label
+    assert set(default.known_words("meal")) < set(words) and "养老驿站" not in default.known_words("meal")
+
+
+def test_the_seeds_behind_the_words_are_cited():
+    for name in ("15min", "gb50180", "rural"):
+        text = (builtin_profile_dir() / f"{name}.toml").read_text(encoding="utf-8")
+        sources = " ".join(load_profile(name).sources)
+        for tag, source in (("宁夏 2023", "宁夏日报 2023-02-16"), ("垫江 2024", "重庆政协报 2024-01-19"),
+                            ("北仑 2023", "北仑区民政局"), ("乌兰察布 2023", "乌兰察布市民政局"),
+                            ("西安 2024", "西安新闻广播")):
+            assert f"# {tag}" in text and source in sources, (name, tag)
+
+
 def test_unknown_category_and_tier(default):
     with pytest.raises(CirclesError, match="no category 'elder'; valid categories: elderly, meal, child"):
         default.category("elder")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from circles.batch.execute import DistrictOutcome
 from circles.districts import RULE_COLUMNS
-from circles.text import jsonable
+from circles.outputs.geojson import json_ready
 
 __all__ = ["DONE_MARKER", "MARKER_VERSION", "commit_district", "forget_district", "read_marker", "write_combined"]
 
@@ -78,6 +78,6 @@ def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOu
         "summary_map.html": (districts_map_page(collection, profile, lang) if has_geometry
                              else "<!doctype html><p>no district geometry</p>").encode("utf-8"),
         "errors.log": "".join(f"{o.name}\t{o.cause}\n" for o in failed).encode("utf-8"),
-        "batch.json": json_bytes(jsonable(run)),
+        "batch.json": json_bytes(json_ready(run, decimals=None)),
     }
     return write_files(out, files)

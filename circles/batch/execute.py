@@ -19,7 +19,7 @@ from typing import Any
 
 from circles.batch.split import DistrictTask
 from circles.errors import USER_ERRORS, InputError
-from circles.text import one_line
+from circles.inputs import one_line
 
 log = logging.getLogger(__name__)
 
