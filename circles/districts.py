@@ -74,6 +74,45 @@ def clip_districts(districts: gpd.GeoDataFrame, extent: shapely.Geometry | None
     return out.reset_index(drop=True), tuple(sorted(frame.loc[~reached, "name"].astype(str)))
 
 
+def districts_in_data(source: Any, name_cols: str | None, extent: shapely.Geometry, *, label: str
+                      ) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """The districts of a file (or frame) that the data reaches, named and clipped; the others by name.
+
+    A city's or province's file on a small extract: only the districts meeting the data are read
+    as districts (so their names need to be unique only among themselves), each with the share of
+    its area inside the data (`clip_districts`); the rest are returned by name, to be reported.
+
+    Raises
+    ------
+    circles.errors.ExtentError
+        When no district meets the data.
+    """
+    from circles.errors import ExtentError
+    from circles.inputs import read_districts, read_vector
+
+    frame = source if isinstance(source, gpd.GeoDataFrame) else read_vector(source, what="districts")
+    if frame.crs is None:
+        read_districts(frame, name_cols or "")  # the one message for a missing CRS
+    frame = frame.to_crs("EPSG:4326")
+    geoms = frame.geometry.to_numpy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    meets = np.zeros(len(frame), dtype=bool)
+    if ok.any():
+        shapely.prepare(extent)
+        meets[ok] = shapely.intersects(extent, shapely.make_valid(geoms[ok]))
+    cols = [c.strip() for c in str(name_cols or "").split(",") if c.strip()]
+    far = frame[~meets]
+    far_names = tuple(sorted("/".join(str(r[c]) for c in cols) for _, r in far.iterrows())) \
+        if cols and all(c in frame.columns for c in cols) else ()
+    if not meets.any():
+        read_districts(frame, name_cols or "")  # bad columns are named first
+        raise ExtentError(f"{label}: none of its {len(frame)} districts meets the network data; check that the "
+                          "OSM file covers them (and the districts' CRS)")
+    named = read_districts(frame[meets], name_cols or "")
+    reached, slivers = clip_districts(named, extent)
+    return reached, tuple(sorted((*far_names, *slivers)))
+
+
 def ledger_by_district(ledger: Any, table: pd.DataFrame, first_row: int, districts: gpd.GeoDataFrame
                        ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Each district's ledger problems, and why a district cannot run when all its ledger rows are unusable.

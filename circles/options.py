@@ -101,6 +101,10 @@ class RunOptions:
         None, "--population-zones", "分区人口总数（如各街道），分配到建筑或道路",
         "zones with population totals (e.g. per street), spread onto buildings or roads", kind="path",
         metavar="FILE")
+    population_source: str | None = _opt(
+        None, "--population-source", "人口数据来源（写入 summary.json 和地图署名），如 “WorldPop 2020, CC BY 4.0”",
+        "where the population figures come from (summary.json, the map's attribution), e.g. \"WorldPop 2020, CC BY 4.0\"",
+        metavar="TEXT")
     zone_population_col: str | None = _opt(
         None, "--zone-population-col", "--population-zones 的人口列", "population column of --population-zones",
         metavar="COL")

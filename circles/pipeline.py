@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -343,7 +343,7 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
         """The data's extent, drawn once, and only when something needs it (districts, zones, coordinates)."""
         if not extent_box:
             with watch("extent"):
-                extent_box.append(_extent(whole))
+                extent_box.append(_extent(whole, opts.network))
         return extent_box[0]
 
     frame = districts if districts is not None else opts.districts
@@ -352,37 +352,49 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
         frame, col = sample.districts, col or "street"
     district_table, outside = (None, ())
     if frame is not None:
-        from circles.districts import clip_districts
-        from circles.inputs import read_districts
+        from circles.districts import districts_in_data
 
-        named = read_districts(frame, col)
-        district_table, outside = clip_districts(named, extent())
+        district_table, outside = districts_in_data(frame, col, extent(), label=str(opts.districts or "districts"))
         say(f"districts: {len(district_table)} reached by the data"
             + (f", {len(outside)} outside it left out" if outside else ""))
 
     notes: list[str] = []
     with watch("ledger"):
-        facilities, ledger_lines, ledger_notes, ledger_causes, coords, evidence = _facilities(
+        facilities, ledger_lines, ledger_notes, ledger_causes, coords, evidence, ledger_dropped = _facilities(
             opts, profile, whole, extent, boundary, sample, district_table, say)
     if evidence is not None:
         notes.append(f"coordinates read as {evidence.decided} (not given; decided from the OSM data: "
                      f"{evidence.describe('en')}) 台账坐标系由数据判断")
     with watch("demand"):
-        demand = _demand(opts, profile, whole, extent, boundary, sample, col, notes, say)
+        demand_read = _demand(opts, profile, whole, extent, boundary, sample, col, notes, say)
+    demand = demand_read.units
+    zones = demand_read.zones
+    dropped = {"facilities": ledger_dropped, "population": tuple(demand_read.dropped)}
+    _report_dropped(opts, dropped, outside, say)
     if outside:
         shown = "、".join(outside[:10]) + (" …" if len(outside) > 10 else "")
         notes.append(f"{len(outside)} districts lie outside the data and are left out 数据范围外的分区未统计: {shown}")
 
     record = {
-        "network": label, "mode": opts.mode, "boundary": opts.boundary or ("sample" if sample else None),
+        "network": label, "mode": opts.mode,
+        "population_source": _population_source(opts, sample), "boundary": opts.boundary or ("sample" if sample else None),
         "buffer_m": opts.buffer_m, "facilities": opts.facilities or ("sample" if sample else _osm_label(opts)),
         "coords": coords, "coords_given": opts.coords is not None,
         "coords_evidence": evidence.record() if evidence is not None else None,
         "population": opts.population or opts.population_zones or ("sample" if sample else None),
         "districts": opts.districts or ("sample" if sample and districts is None else None),
-        "district_col": col, "districts_outside": list(outside), "profile": profile.id,
+        "district_col": col, "districts_outside": list(outside),
+        "facilities_dropped": [d.to_dict() for d in dropped["facilities"]],
+        "population_dropped": [d.to_dict() for d in dropped["population"]],
+        "profile": profile.id,
         "minutes": opts.minutes, "speed_kmh": opts.speed_kmh, "horizon_min": opts.horizon_min, "lang": opts.lang,
     }
+    if zones is not None:
+        record["population_zones"] = zones.to_dict("records")
+        record["population_outside"] = int(zones["outside"].sum())
+        record["population_density_cap"] = {"max_people_per_m2_floor": profile.max_people_per_m2_floor,
+                                            "source": profile.max_people_per_m2_source,
+                                            "moved": int(zones["moved_by_cap"].sum())}
     if sample is not None:
         record["sample_label"] = sample.label
     return Prepared(options=opts, profile=profile, source=source, source_label=label, boundary=boundary,
@@ -391,6 +403,40 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
                     facilities=facilities, demand=demand, notes=tuple(notes), record=record,
                     ledger_lines=ledger_lines, ledger_notes=ledger_notes, ledger_causes=ledger_causes,
                     networks=networks, timings=watch.seconds)
+
+
+def _population_source(opts: RunOptions, sample: Any) -> str | None:
+    """Where the population figures come from, for summary.json and the map's attribution."""
+    if opts.population_source:
+        return opts.population_source
+    if sample is not None and not (opts.population or opts.population_zones):
+        return "示例数据 synthetic sample"
+    path = opts.population or opts.population_zones
+    if path is None:
+        return None
+    name = Path(path).name
+    if "worldpop" in name.lower():
+        return f"WorldPop-derived population (CC BY 4.0), {name}"
+    return name
+
+
+def _report_dropped(opts: RunOptions, dropped: Mapping[str, tuple], outside: Sequence[str], say: Progress) -> None:
+    """Rows not used, said in one line per input; with --strict, an error before any work."""
+    from circles.inputs import format_dropped
+
+    lines = []
+    for what, rows in dropped.items():
+        source = Path(getattr(opts, what) or getattr(opts, "population_zones", None) or what).name
+        if rows:
+            lines.append(format_dropped(rows, lang=opts.lang, source=source))
+    if outside:
+        lines.append(f"{len(outside)} 个分区在数据范围外：" + "、".join(outside[:10]) if opts.lang == "zh" else
+                     f"{len(outside)} districts outside the data: " + ", ".join(outside[:10]))
+    for line in lines:
+        say(line)
+    if opts.strict and lines:
+        raise InputError(f"--strict: {lines[0]}{' (and more)' if len(lines) > 1 else ''}; fix the inputs or run "
+                         "without --strict")
 
 
 def _network_source(network: str | None, parse_once: bool, say: Progress) -> tuple[Any, str]:
@@ -416,11 +462,18 @@ def _network_source(network: str | None, parse_once: bool, say: Progress) -> tup
     return ways, str(path)
 
 
-def _extent(net) -> shapely.Geometry | None:
-    """The area the network data covers (WGS84): its streets closed up, cut to the file's declared bounds."""
-    from network import data_extent
+def _extent(net, network: str | None) -> shapely.Geometry | None:
+    """The area the network data covers (WGS84): its streets closed up, cut to the file's declared bounds.
 
-    return data_extent(net)
+    The bounds come from the file itself, so a network parsed once for a batch (which does not
+    carry them) gets the same extent as one loaded from the file for `circles analyze`.
+    """
+    from network import data_extent, file_bounds, is_osm_path
+
+    bounds = net.report.get("file_bounds")
+    if bounds is None and network and is_osm_path(Path(network)) and Path(network).is_file():
+        bounds = file_bounds(network)
+    return data_extent(net, bounds=bounds)
 
 
 def _osm_label(opts: RunOptions) -> str | None:
@@ -457,7 +510,7 @@ def _facilities(opts: RunOptions, profile, net, extent, boundary, sample, distri
         from circles.districts import ledger_by_district
 
         notes, causes = ledger_by_district(ledger, table, first_row, districts)
-    return ledger.facilities, lines, notes, causes, coords, evidence
+    return ledger.facilities, lines, notes, causes, coords, evidence, tuple(getattr(ledger, "dropped", ()))
 
 
 def _decide_coords(opts: RunOptions, table, first_row: int, source: str, profile, net, extent, say: Progress):
@@ -518,17 +571,26 @@ def _demand(opts: RunOptions, profile, net, extent, boundary, sample, district_c
     if opts.population:
         demand = read_population(opts.population, age_shares=shares)
     elif opts.population_zones:
-        demand = _spread_zones(opts, net, extent, boundary, district_col, shares, say)
+        demand = _spread_zones(opts, profile, net, extent, boundary, district_col, shares, say)
     elif sample is not None:
         demand = demand_from_frame(sample.population, source_name="sample population (示例数据)", age_shares=shares)
     else:
         raise InputError("no population: give --population FILE or --population-zones FILE --zone-population-col COL")
     notes.extend(demand.notes)
     say(f"demand units: {len(demand.units):,} from {demand.source}")
-    return demand.units
+    if demand.zones is not None:
+        outside = demand.zones[demand.zones["outside"] > 0].sort_values("outside", ascending=False)
+        if len(outside):
+            shown = "; ".join(f"{r.zone} {r.outside:,} ({r.inside_share:.0%} inside)" for r in outside.head(8).itertuples())
+            say(f"population outside the data 数据范围外的人口 (not placed, by zone): {int(outside['outside'].sum()):,} — "
+                f"{shown}{' …' if len(outside) > 8 else ''}")
+        moved = int(demand.zones["moved_by_cap"].sum())
+        if moved:
+            say(f"population above the buildings' density cap moved onto streets 超出建筑密度上限、改按道路分配: {moved:,}")
+    return demand
 
 
-def _spread_zones(opts: RunOptions, net, extent, boundary, district_col, shares, say: Progress):
+def _spread_zones(opts: RunOptions, profile, net, extent, boundary, district_col, shares, say: Progress):
     """Zone totals spread once over the data: each zone's covered share, onto its buildings, else its roads."""
     from circles.inputs import read_vector
     from circles.demand import spread_zone_totals
@@ -551,7 +613,8 @@ def _spread_zones(opts: RunOptions, net, extent, boundary, district_col, shares,
     say(f"population: spreading zone totals of {Path(opts.population_zones).name} onto "
         f"{'buildings and roads' if buildings is not None else 'roads'}")
     return spread_zone_totals(zones, population_col=opts.zone_population_col, buildings=buildings, roads=roads,
-                              zone_id_col=id_cols, study_area=extent, age_shares=shares, partial_zones="area_share")
+                              zone_id_col=id_cols, study_area=extent, age_shares=shares, partial_zones="area_share",
+                              max_people_per_m2=profile.max_people_per_m2_floor)
 
 
 # ============================================================================ analyse
@@ -608,6 +671,10 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
     if area.name is not None:
         record["boundary"] = f"{prepared.record.get('districts')}#{area.name}"
         record["district"] = area.name
+        if "population_zones" in record:  # the district's own zone(s), not the whole run's
+            short = area.name.rsplit("/", 1)[-1]
+            record["population_zones"] = [z for z in record["population_zones"]
+                                          if z["zone"] in (area.name, short) or z["zone"].rsplit("/", 1)[-1] == short]
     areas = None
     if not opts.figures_only:
         from circles.isochrones import drawing_record, report_service_areas

@@ -37,7 +37,8 @@ DEMAND_COLUMNS = ("pop_60plus", "pop_0_17", "population")
 RULE_KINDS = ("min_facilities", "area_per_households")
 _KEYS = {  # the valid keys of every table of the TOML layout
     "profile": ("id", "label_zh", "label_en", "base", "sources", "unverified", "age_shares",
-                "speed_presets", "categories", "rules"),
+                "speed_presets", "categories", "rules", "demand"),
+    "demand": ("max_people_per_m2_floor", "source"),
     "age_shares": ("pop_60plus", "pop_0_17", "source"),
     "speed_preset": ("speed_kmh", "label_zh", "label_en", "source"),
     "category": ("label_zh", "label_en", "demand_column", "osm_tags", "aliases", "source", "tiers"),
@@ -169,6 +170,9 @@ class Profile:
 
     ``age_shares`` maps demand columns to population shares (e.g. ``{"pop_60plus": 0.187}``),
     used when only total population is known; ``age_shares_source`` cites them.
+    ``max_people_per_m2_floor`` caps the residents one building can receive when zone totals are
+    spread onto buildings (people per m² of floor area, ``[demand]`` table; cited by
+    ``max_people_per_m2_source``).
     """
 
     id: str
@@ -181,6 +185,8 @@ class Profile:
     unverified: tuple[str, ...]
     sources: tuple[str, ...]
     age_shares_source: str = ""
+    max_people_per_m2_floor: float = 0.1
+    max_people_per_m2_source: str = ""
     _lookup: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -493,6 +499,8 @@ def profile_from_dict(data: Mapping[str, Any], *, source: str) -> Profile:
         rule = _rule(ck, r, path, categories)
         if enabled is not False:
             rules.append(rule)
+    dem = ck.table(top.get("demand", {}), "demand", "demand")
+    density = ck.number(dem, "max_people_per_m2_floor", "demand", required=False, upper=10.0)
     ages = ck.table(top.get("age_shares", {}), "age_shares", "age_shares")
     shares = {k: ck.number(ages, k, "age_shares", upper=1.0) for k in ("pop_60plus", "pop_0_17")
               if k in ages}
@@ -502,7 +510,9 @@ def profile_from_dict(data: Mapping[str, Any], *, source: str) -> Profile:
         speed_presets=tuple(presets.values()), rules=tuple(rules),
         age_shares=MappingProxyType(shares), unverified=ck.texts(top, "unverified", ""),
         sources=ck.texts(top, "sources", ""),
-        age_shares_source=ck.text(ages, "source", "age_shares", source))
+        age_shares_source=ck.text(ages, "source", "age_shares", source),
+        max_people_per_m2_floor=density if density is not None else 0.1,
+        max_people_per_m2_source=ck.text(dem, "source", "demand", source) if dem else "")
     if ck.problems:
         more = f" ({len(ck.problems)} problems)" if len(ck.problems) > 1 else ""
         raise CirclesError(f"{source}{more}: " + " | ".join(ck.problems))

@@ -31,7 +31,13 @@ import geopandas as gpd
 
 from circles.inputs.dropped import DroppedRow
 
-__all__ = ["AGE_COLUMNS", "CENSUS_2020_AGE_SHARES", "POPULATION_COLUMNS", "Demand"]
+__all__ = ["AGE_COLUMNS", "CENSUS_2020_AGE_SHARES", "POPULATION_COLUMNS", "ZONE_COLUMNS", "Demand"]
+
+#: Columns of `Demand.zones`: a zone's name, its total, the share of its area inside the data, the
+#: people placed (on buildings, on roads), outside the data, moved from buildings to roads by the
+#: density cap, and those that could not be placed (no building or road in the covered part).
+ZONE_COLUMNS: tuple[str, ...] = ("zone", "total", "inside_share", "placed", "on_buildings", "on_roads", "outside",
+                                 "moved_by_cap", "unplaced")
 
 AGE_COLUMNS: tuple[str, ...] = ("pop_60plus", "pop_0_17")
 POPULATION_COLUMNS: tuple[str, ...] = ("population", *AGE_COLUMNS)
@@ -58,12 +64,17 @@ class Demand:
     dropped
         One `circles.inputs.DroppedRow` per row of the source not used (a total row 合计, a
         template example row), in row order; see `circles.inputs.format_dropped`.
+    zones
+        With zone totals (`circles.demand.spread_zone_totals`): one row per zone met by the data,
+        `ZONE_COLUMNS` — how much of its total was placed, how much lies outside the data, how
+        much went onto buildings and roads, and what the density cap moved; else None.
     """
 
     units: gpd.GeoDataFrame
     notes: tuple[str, ...] = ()
     source: str = ""
     dropped: tuple[DroppedRow, ...] = ()
+    zones: Any = None
 
     def __len__(self) -> int:
         return len(self.units)

@@ -20,7 +20,7 @@ import shapely
 
 from circles.demand.apportion import apportion, apportion_ages, zone_age_totals
 from circles.demand.buildings import check_levels_table, finish_units, metric_crs, prepare_buildings
-from circles.demand.model import AGE_COLUMNS, Demand
+from circles.demand.model import AGE_COLUMNS, ZONE_COLUMNS, Demand
 from circles.demand.values import (
     age_note,
     check_age_shares,
@@ -36,7 +36,7 @@ from circles.errors import InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["spread_zone_totals"]
+__all__ = ["capped_shares", "spread_zone_totals"]
 
 _MAX_NAMED = 20  # zones named in one note
 PARTIAL_ZONES = ("whole_total", "area_share")
@@ -54,6 +54,7 @@ def spread_zone_totals(
     age_shares: Mapping[str, float] | None = None,
     default_levels: Mapping[str, float] | None = None,
     source_name: str | None = None,
+    max_people_per_m2: float | None = None,
 ) -> Demand:
     """Spread each zone's population total onto its residential buildings, else its roads.
 
@@ -76,6 +77,10 @@ def spread_zone_totals(
        directions of a street) count once. Pass the walking network (a `CompactNetwork`)
        or any GeoDataFrame of its edges.
     4. Otherwise the zone's people cannot be placed: a note names the zone and its total.
+
+    With `max_people_per_m2`, no building receives more than its floor area × that density:
+    what would exceed it goes onto the zone's roads in the covered part (else stays unplaced),
+    and `Demand.zones` says how many people the cap moved.
 
     Totals are kept exactly: each zone total is rounded to whole people and apportioned by
     largest remainder, so the units of a zone sum to it; the age groups (from zone columns
@@ -112,13 +117,17 @@ def spread_zone_totals(
         type), e.g. ``{"residential": 3}`` for a county town.
     source_name
         For `Demand.source`; default a description of the spreading.
+    max_people_per_m2
+        The most residents per m² of floor area one building may receive (e.g. 0.1: 10 m² per
+        person); None: no cap.
 
     Returns
     -------
     Demand
         One unit per populated building or road piece, with ``district`` (the zone id),
         ``basis`` (``"building"`` or ``"road"``), ``floor_area_m2`` and ``road_length_m``
-        (NaN where not applicable); ints throughout.
+        (NaN where not applicable); ints throughout. ``zones`` has one row per zone met by the
+        study area (`circles.demand.model.ZONE_COLUMNS`).
 
     Raises
     ------
@@ -159,18 +168,25 @@ def spread_zone_totals(
 
     pieces: list[pd.DataFrame] = []
     unplaced: list[str] = []
+    rows: list[dict[str, Any]] = []
     for z in np.flatnonzero(parts.inside):
         zid = zone_ids[z]
         total, zone_age_values = _zone_share(z, zid, figures, parts, partial_zones=partial_zones,
                                              partial=area is not None, notes=notes)
-        units = _zone_units(zid, parts.covered[z], b, None if b_zone is None else np.flatnonzero(b_zone == z), r,
-                            notes=notes)
+        in_zone = None if b_zone is None else np.flatnonzero(b_zone == z)
+        units, moved, left = _zone_units(zid, total, parts.covered[z], b, in_zone, r, max_people_per_m2,
+                                         notes=notes)
+        placed = total - left
+        rows.append(_zone_row(zid, figures.totals[z], parts, z, placed, units, moved, left))
         if units is None:
             unplaced.append(f"{zid!r} ({total:,} people)")
             continue
+        if left:
+            unplaced.append(f"{zid!r} ({left:,} of {total:,} people above the buildings' density cap)")
         units["district"] = zid
-        units["population"] = apportion(total, units["weight"].to_numpy())
-        age_totals = zone_age_totals(total, zone_age_values, shares)
+        units["population"] = apportion(placed, units["weight"].to_numpy())
+        age_totals = zone_age_totals(placed, {a: v * placed / total if total else v
+                                              for a, v in zone_age_values.items()}, shares)
         units["pop_60plus"], units["pop_0_17"] = apportion_ages(units["population"].to_numpy(), age_totals)
         pieces.append(units)
 
@@ -179,11 +195,59 @@ def spread_zone_totals(
     units = finish_units(pieces, metric, with_district=True)
     log.info("spread %d zone totals onto %d units (%d zones unplaced)", int(parts.inside.sum()), len(units),
              len(unplaced))
+    zone_table = pd.DataFrame(rows, columns=list(ZONE_COLUMNS))
     return Demand(
         units=units,
         notes=tuple(notes),
         source=source_name or f"zone totals '{population_col}' spread onto buildings and roads",
+        zones=zone_table,
     )
+
+
+def _zone_row(zid: str, given: int, parts: _CoveredParts, z: int, placed: int, units: pd.DataFrame | None,
+              moved: int, left: int) -> dict[str, Any]:
+    """One row of `Demand.zones`: where a zone's people went."""
+    share = min(parts.covered_area[z] / parts.zone_area[z], 1.0) if parts.zone_area[z] > 0 else 1.0
+    on_roads = 0
+    if units is not None and placed:
+        weights = units["weight"].to_numpy(float)
+        road = (units["basis"] == "road").to_numpy()
+        on_roads = int(round(placed * weights[road].sum() / weights.sum())) if weights.sum() > 0 else 0
+    unplaced = placed if units is None else left
+    placed = 0 if units is None else placed
+    return {"zone": zid, "total": int(given), "inside_share": round(float(share), 4), "placed": int(placed),
+            "on_buildings": int(placed - on_roads), "on_roads": int(on_roads),
+            "outside": int(given) - int(placed) - int(unplaced), "moved_by_cap": int(moved),
+            "unplaced": int(unplaced)}
+
+
+def capped_shares(weights: np.ndarray, caps: np.ndarray, total: float) -> tuple[np.ndarray, float]:
+    """Split `total` in proportion to `weights`, no part above its cap (water-filling).
+
+    Returns the parts (floats) and what could not be placed under the caps (0 when the caps
+    hold the total).
+
+    >>> parts, rest = capped_shares(np.array([1.0, 1.0]), np.array([1.0, 10.0]), 6.0)
+    >>> parts.tolist(), rest
+    ([1.0, 5.0], 0.0)
+    """
+    weights = np.asarray(weights, dtype=float)
+    caps = np.asarray(caps, dtype=float)
+    parts = np.zeros(len(weights))
+    free = weights > 0
+    remaining = float(total)
+    while free.any() and remaining > 1e-9:
+        share = remaining * weights[free] / weights[free].sum()
+        idx = np.flatnonzero(free)
+        over = share > caps[idx]
+        if not over.any():
+            parts[idx] = share
+            remaining = 0.0
+            break
+        parts[idx[over]] = caps[idx[over]]
+        remaining -= float(caps[idx[over]].sum())
+        free[idx[over]] = False
+    return parts, max(remaining, 0.0)
 
 
 @dataclass(frozen=True)
@@ -278,39 +342,67 @@ def _zone_share(
 
 
 def _zone_units(
-    zid: str, part: shapely.Geometry, b: dict | None, in_zone: np.ndarray | None, r: dict | None, *,
-    notes: list[str],
-) -> pd.DataFrame | None:
-    """A zone's units with their weights: residential buildings, else ``building=yes``, else road pieces."""
-    if b is not None:
-        res = in_zone[b["residential"][in_zone]]
-        if len(res) == 0:
-            res = in_zone[b["unknown"][in_zone]]
-            if len(res):
-                notes.append(
-                    f"zone {zid!r}: no residential-tagged buildings; used {len(res)} buildings tagged "
-                    "building=yes (type unknown)"
-                )
+    zid: str, total: int, part: shapely.Geometry, b: dict | None, in_zone: np.ndarray | None, r: dict | None,
+    max_people_per_m2: float | None, *, notes: list[str],
+) -> tuple[pd.DataFrame | None, int, int]:
+    """A zone's units with their weights (people each should get), what the density cap moved, what is left.
+
+    Residential buildings (else ``building=yes``) by floor area, each capped at floor area ×
+    `max_people_per_m2`; what the caps do not hold goes onto the zone's roads (by length), or is
+    left unplaced. Without buildings, the roads take everyone.
+    """
+    buildings = _building_units(zid, b, in_zone, notes=notes)
+    rest = float(total)
+    moved = 0
+    if buildings is not None:
+        caps = buildings["floor_area_m2"].to_numpy(float) * (max_people_per_m2 if max_people_per_m2 else np.inf)
+        parts, rest = capped_shares(buildings["weight"].to_numpy(float), caps, float(total))
+        buildings["weight"] = parts
+        if rest < 0.5:
+            return buildings, 0, 0
+        moved = int(round(rest))
+    roads = _road_units(r, part, zid) if r is not None else None
+    if roads is not None:
+        length = roads["road_length_m"].to_numpy(float)
+        roads["weight"] = rest * length / length.sum()
+        if buildings is None:
+            notes.append(f"zone {zid!r}: no residential buildings; its people were spread along "
+                         f"{length.sum() / 1000:.1f} km of road")
+        else:
+            notes.append(f"zone {zid!r}: {moved:,} people above the density cap of its buildings "
+                         f"({1 / max_people_per_m2:g} m² per person) were spread along {length.sum() / 1000:.1f} km "
+                         "of road")
+        units = roads if buildings is None else pd.concat([buildings, roads], ignore_index=True)
+        return units, moved, 0
+    if buildings is None:
+        return None, 0, int(total)
+    return buildings, 0, int(round(rest))
+
+
+def _building_units(zid: str, b: dict | None, in_zone: np.ndarray | None, *, notes: list[str]) -> pd.DataFrame | None:
+    """A zone's residential buildings (else those tagged ``building=yes``), weighted by floor area."""
+    if b is None or in_zone is None:
+        return None
+    res = in_zone[b["residential"][in_zone]]
+    if len(res) == 0:
+        res = in_zone[b["unknown"][in_zone]]
         if len(res):
-            return pd.DataFrame({
-                "demand_id": [f"{zid}/{s}" for s in b["key"][res]],
-                "name": b["name"][res],
-                "x": shapely.get_x(b["point"][res]),
-                "y": shapely.get_y(b["point"][res]),
-                "weight": b["floor_area_m2"][res],
-                "basis": "building",
-                "floor_area_m2": b["floor_area_m2"][res],
-                "road_length_m": np.nan,
-            })
-    if r is not None:
-        units = _road_units(r, part, zid)
-        if units is not None:
             notes.append(
-                f"zone {zid!r}: no residential buildings; its people were spread along "
-                f"{units['road_length_m'].sum() / 1000:.1f} km of road"
+                f"zone {zid!r}: no residential-tagged buildings; used {len(res)} buildings tagged "
+                "building=yes (type unknown)"
             )
-            return units
-    return None
+    if len(res) == 0:
+        return None
+    return pd.DataFrame({
+        "demand_id": [f"{zid}/{s}" for s in b["key"][res]],
+        "name": b["name"][res],
+        "x": shapely.get_x(b["point"][res]),
+        "y": shapely.get_y(b["point"][res]),
+        "weight": b["floor_area_m2"][res],
+        "basis": "building",
+        "floor_area_m2": b["floor_area_m2"][res],
+        "road_length_m": np.nan,
+    })
 
 
 def _spread_notes(
