@@ -149,7 +149,8 @@ def spread_zone_totals(
     check_gdf(zones, "zones")
     if population_col not in zones.columns:
         raise InputError(
-            f"zones: no column {population_col!r} among {list_columns(zones)}; pass population_col= the totals column"
+            f"zones: no column {population_col!r} among {list_columns(zones)}; choose the column with each zone's "
+            "population total (--zone-population-col)"
         )
     zone_ids = _zone_ids(zones, zone_id_col)
     figures = _zone_figures(zones, population_col, zone_ids)
@@ -456,7 +457,7 @@ def _zone_ids(zones: gpd.GeoDataFrame, zone_id_col: str | Sequence[str] | None) 
     if dup.any():
         examples = sorted(set(ids[dup.to_numpy()]))[:3]
         raise InputError(
-            f"zones: ids from {label} repeat ({', '.join(repr(e) for e in examples)}); pass zone_id_col= columns "
+            f"zones: names from {label} repeat ({', '.join(repr(e) for e in examples)}); name the zones by columns "
             "that are unique together, e.g. ['county', 'street']"
         )
     return ids
