@@ -169,6 +169,12 @@ def polygons(labels: np.ndarray, grid: Grid, *, simplify: bool = True) -> tuple[
     outline on its own: neighbours may part or overlap by up to that much).
     """
     from rasterio import features
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    # GDAL's in-memory mask dataset has no geotransform of its own; ours is passed explicitly
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
     if labels.dtype == np.int64:
         labels = labels.astype(np.int32)

@@ -490,10 +490,13 @@ def _facilities(opts: RunOptions, profile, net, extent, boundary, sample, distri
         if not path.exists():
             raise InputError(f"{path}: facility ledger not found; check the path (CSV/XLSX/GeoJSON/GPKG/SHP)")
         table, first_row = read_ledger_table(path)
-        if opts.coords is None:
-            coords, evidence = _decide_coords(opts, table, first_row, path.name, profile, net, extent, say)
         ledger = ledger_from_frame(table, source_name=path.name, coords=coords, profile=profile, net=net,
                                    boundary=boundary, first_row=first_row)
+        if opts.coords is None:  # read as WGS84 first: outside China that is the answer, with one reading
+            coords, evidence = _decide_coords(opts, ledger, path.name, net, extent, say)
+            if coords != "wgs84":
+                ledger = ledger_from_frame(table, source_name=path.name, coords=coords, profile=profile, net=net,
+                                           boundary=boundary, first_row=first_row)
     elif sample is not None:
         table, first_row, coords = sample.facilities, 2, "wgs84"
         ledger = ledger_from_frame(table, source_name="sample facilities (示例数据)", coords="wgs84", profile=profile,
@@ -513,7 +516,7 @@ def _facilities(opts: RunOptions, profile, net, extent, boundary, sample, distri
     return ledger.facilities, lines, notes, causes, coords, evidence, tuple(getattr(ledger, "dropped", ()))
 
 
-def _decide_coords(opts: RunOptions, table, first_row: int, source: str, profile, net, extent, say: Progress):
+def _decide_coords(opts: RunOptions, raw, source: str, net, extent, say: Progress):
     """The ledger's coordinate system when ``--coords`` is not given: WGS84 outside China, else from evidence.
 
     Stops with a one-line error asking for ``--coords`` (and showing the evidence) when the OSM
@@ -521,10 +524,8 @@ def _decide_coords(opts: RunOptions, table, first_row: int, source: str, profile
     """
     from circles.coords import in_china
     from circles.coordsys import LABELS, coords_evidence
-    from circles.facilities import ledger_from_frame
 
-    raw = ledger_from_frame(table, source_name=source, coords="wgs84", profile=profile, first_row=first_row)
-    fac = raw.facilities
+    fac = raw.facilities  # the ledger read as WGS84: its numbers as given
     lon, lat = fac["lon"].to_numpy(float), fac["lat"].to_numpy(float)
     if len(fac) == 0 or not np.any(in_china(lon, lat)):
         return "wgs84", None

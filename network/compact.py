@@ -369,6 +369,28 @@ class CompactNetwork:
         y = np.atleast_1d(np.asarray(y, dtype=float))
         if x.shape != y.shape:
             raise NetworkError(f"snap: x has {len(x)} values but y has {len(y)}; give one x and one y per point")
+        # one run snaps the same points several times (ledger check, assessment, drawing): keep the last few
+        h = hashlib.blake2b(digest_size=16)
+        for a in (x, y, np.float64(max_distance_m)):
+            h.update(np.ascontiguousarray(a).tobytes())
+        key = h.digest()
+        memo = self._snap_memo
+        if key in memo:
+            return memo[key]
+        snapped = self._snap(x, y, max_distance_m)
+        for a in (snapped.edge, snapped.offset_m, snapped.fraction, snapped.distance_m, snapped.x, snapped.y,
+                  snapped.off_network):
+            a.setflags(write=False)  # shared between callers: read-only
+        memo[key] = snapped
+        while len(memo) > 8:
+            memo.pop(next(iter(memo)))
+        return snapped
+
+    @cached_property
+    def _snap_memo(self) -> dict[bytes, Snap]:
+        return {}
+
+    def _snap(self, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
         n = len(x)
         if n == 0:
             e = np.zeros(0)

@@ -172,6 +172,12 @@ def _trace(cells: np.ndarray, x0: float, y1: float, cell_m: float) -> shapely.Ge
     """The True cells as polygons (metres): GDAL's polygonizer through rasterio."""
     from affine import Affine
     from rasterio import features
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    # GDAL's in-memory mask dataset has no geotransform of its own; ours is passed explicitly
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
     transform = Affine(cell_m, 0.0, x0, 0.0, -cell_m, y1)
     polys = [shapely.geometry.shape(g) for g, _ in
