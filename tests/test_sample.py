@@ -15,7 +15,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from circles.errors import CirclesError
+from circles.errors import InputError
 from circles.sample import (
     FACILITY_HEADERS,
     POPULATION_HEADERS,
@@ -250,11 +250,11 @@ def test_write_sample_files_writes_readable_files(sample, tmp_path):
 
 @pytest.mark.parametrize("size", [0, -1.0, float("nan"), float("inf"), "big", True])
 def test_bad_size_is_refused(size):
-    with pytest.raises(CirclesError, match="`size`"):
+    with pytest.raises(InputError, match="`size`"):
         make_sample(size=size)
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "2024"])
 def test_bad_seed_is_refused(seed):
-    with pytest.raises(CirclesError, match="`seed`"):
+    with pytest.raises(InputError, match="`seed`"):
         make_sample(seed=seed)
