@@ -214,8 +214,8 @@ def candidates_in_gaps(
     d = report.demand
     snap = net.snap(*net.to_xy(d["lon"].to_numpy(float)[sel], d["lat"].to_numpy(float)[sel]))
     edge, offset, px, py = _street_points(net, spacing_m)
-    dist, _ = cKDTree(np.column_stack([snap.x, snap.y])).query(np.column_stack([px, py]),
-                                                                distance_upper_bound=_reach_m(net, st))
+    tree = cKDTree(np.column_stack([snap.x, snap.y]))
+    dist, _ = tree.query(np.column_stack([px, py]), distance_upper_bound=_reach_m(net, st))
     keep = np.isfinite(dist)
     lon, lat = net.to_lonlat(px[keep], py[keep])
     out = pd.DataFrame({"lon": lon, "lat": lat, "edge": edge[keep], "offset_m": np.round(offset[keep], 1)})

@@ -30,6 +30,7 @@ from circles.siting.reduce import ReducedModel, reduce_model
 
 __all__ = ["Selection", "check_n_sites", "solve_mclp", "solve_set_cover"]
 
+
 @dataclass(frozen=True)
 class Selection:
     """The answer of `solve_mclp` / `solve_set_cover` on a coverage matrix.
