@@ -35,6 +35,8 @@ from circles.siting.selection import Selection, check_n_sites, solve_mclp, solve
 from network.compact import CompactNetwork, Snap
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from circles.coverage import CategoryResult, CoverageReport
 
 __all__ = ["Selection", "SitingResult", "solve_mclp", "solve_set_cover", "suggest_sites"]
@@ -133,7 +135,7 @@ class SitingResult:
     def n_sites(self) -> int:
         return len(self.sites)
 
-    def to_geodataframe(self) -> Any:
+    def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The suggested sites as WGS84 points with ``kind`` = ``"suggested_site"``, ``category``,
         ``tier``, ``demand_column`` and ``dropped_outside``, ready for `circles.export` to add to
         ``gaps.geojson``."""
@@ -372,8 +374,8 @@ def suggest_sites(
     newly = np.zeros(len(report.demand))
     newly[live] = sel.served
     sites = _sites_table(used, sel, _assigned(sel, sets, w), req)
-    message = sel.message + f"; {category} coverage {req.share(req.before):.1%} → " \
-                            f"{req.share(req.before + sel.objective):.1%}"
+    share_after = req.share(req.before + sel.objective)
+    message = sel.message + f"; {category} coverage {req.share(req.before):.1%} → {share_after:.1%}"
     if model == "set_cover":
         message += f" (target {target_coverage:.0%}" + (", met)" if sel.target_met else ", not reachable)")
     return req.result(report, sites=sites, newly=newly, objective=sel.objective,
