@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circles.access import nearest_source
-from circles.errors import CirclesError
+from circles.errors import CirclesError, ExtentError, InputError, SolverError
 from circles.siting import (
     candidates_in_gaps,
     coverage_sets,
@@ -22,6 +22,7 @@ from circles.siting import (
     solve_mclp,
     solve_set_cover,
     suggest_sites,
+    uncovered_demand,
 )
 from conftest import shared_data
 from netfixtures import grid_ways, lonlat
@@ -171,22 +172,28 @@ def test_capacitated_target_beyond_capacity():
 
 
 def test_matrix_level_bad_input():
-    with pytest.raises(CirclesError, match=r"n_sites=4 is more than the 3 candidate sites"):
+    with pytest.raises(SolverError, match=r"n_sites=4 is more than the 3 candidate sites"):
         solve_mclp(GREEDY_TRAP, np.ones(6), 4)
-    with pytest.raises(CirclesError, match=r"weights has 5 values for 6 demand units"):
+    with pytest.raises(InputError, match=r"weights has 5 values for 6 demand units"):
         solve_mclp(GREEDY_TRAP, np.ones(5), 2)
-    with pytest.raises(CirclesError, match=r"weights\[1\] is -1.0"):
+    with pytest.raises(InputError, match=r"weights\[1\] is -1.0"):
         solve_mclp(GREEDY_TRAP, np.array([1, -1, 1, 1, 1, 1.0]), 2)
-    with pytest.raises(CirclesError, match=r"budget needs a cost per candidate"):
+    with pytest.raises(InputError, match=r"budget needs a cost per candidate"):
         solve_mclp(GREEDY_TRAP, np.ones(6), budget=3.0)
-    with pytest.raises(CirclesError, match=r"budget 1 is below the cheapest candidate's cost 2"):
+    with pytest.raises(SolverError, match=r"budget 1 is below the cheapest candidate's cost 2"):
         solve_mclp(GREEDY_TRAP, np.ones(6), budget=1.0, costs=[2.0, 3.0, 4.0])
-    with pytest.raises(CirclesError, match=r"capacities\[0\] is nan"):
+    with pytest.raises(InputError, match=r"capacities\[0\] is nan"):
         solve_mclp(GREEDY_TRAP, np.ones(6), 2, capacities=[np.nan, 1.0, 1.0])
-    with pytest.raises(CirclesError, match=r"solver 'gurobi' is not known"):
+    with pytest.raises(SolverError, match=r"solver 'gurobi' is not known"):
         solve_mclp(GREEDY_TRAP, np.ones(6), 2, solver="gurobi")
-    with pytest.raises(CirclesError, match=r"n_sites is 0"):
+    with pytest.raises(SolverError, match=r"time_limit_s is 0"):
+        solve_set_cover(GREEDY_TRAP, np.ones(6), 3.0, time_limit_s=0)
+    with pytest.raises(InputError, match=r"n_sites is 0"):
         solve_mclp(GREEDY_TRAP, np.ones(6), 0)
+    with pytest.raises(InputError, match=r"target is -1"):
+        solve_set_cover(GREEDY_TRAP, np.ones(6), -1.0)
+    # one family: callers that catch CirclesError (the CLI, batch) still catch them all
+    assert issubclass(InputError, CirclesError) and issubclass(SolverError, CirclesError)
 
 
 def test_time_limit_returns_best_found_with_its_gap():
@@ -461,28 +468,36 @@ def test_sample_geodataframe_candidates(sample_case):
 def test_sample_bad_input(sample_case):
     net, report, _ = sample_case
     far = pd.DataFrame({"lon": [100.0, 100.01], "lat": [30.0, 30.01]})
-    with pytest.raises(CirclesError, match=r"all 2 candidates lie more than 200 m from any walkable way"):
+    with pytest.raises(SolverError, match=r"all 2 candidates lie more than 200 m from any walkable way"):
         suggest_sites(report, net, far, category="elderly", n_sites=1)
     gaps = candidates_in_gaps(net, report, "elderly", spacing_m=400.0).head(4)
-    with pytest.raises(CirclesError, match=r"n_sites=9 is more than the 4 usable candidate sites"):
+    with pytest.raises(SolverError, match=r"n_sites=9 is more than the 4 usable candidate sites"):
         suggest_sites(report, net, gaps, category="elderly", n_sites=9)
-    with pytest.raises(CirclesError, match=r"target_coverage is 1.5"):
+    with pytest.raises(InputError, match=r"target_coverage is 1.5"):
         suggest_sites(report, net, gaps, category="elderly", target_coverage=1.5)
-    with pytest.raises(CirclesError, match=r"no 'capacity' column"):
+    with pytest.raises(InputError, match=r"no 'capacity' column"):
         suggest_sites(report, net, gaps, category="elderly", n_sites=1, capacitated=True)
-    with pytest.raises(CirclesError, match=r"candidates row 1: capacity is missing"):
+    with pytest.raises(InputError, match=r"candidates row 1: capacity is missing"):
         suggest_sites(report, net, gaps.assign(capacity=[5, None, 5, 5]), category="elderly", n_sites=1,
                       capacitated=True)
-    with pytest.raises(CirclesError, match=r"the highest possible capacity \(0\) cannot serve any of the"):
+    with pytest.raises(SolverError, match=r"the highest possible capacity \(0\) cannot serve any of the"):
         suggest_sites(report, net, gaps.assign(capacity=0), category="elderly", n_sites=1, capacitated=True)
-    with pytest.raises(CirclesError, match=r"generated gap points have none"):
+    with pytest.raises(InputError, match=r"generated gap points have none"):
         suggest_sites(report, net, category="elderly", budget=100.0)
-    with pytest.raises(CirclesError, match=r"budget 10 is below the cheapest usable candidate's cost 50"):
+    with pytest.raises(SolverError, match=r"budget 10 is below the cheapest usable candidate's cost 50"):
         suggest_sites(report, net, gaps.assign(cost=50.0), category="elderly", budget=10.0)
-    with pytest.raises(CirclesError, match=r"give n_sites"):
+    with pytest.raises(InputError, match=r"give n_sites"):
         suggest_sites(report, net, gaps, category="elderly")
-    with pytest.raises(CirclesError, match=r"category 'nursing' is not known"):
+    with pytest.raises(InputError, match=r"n_sites is 2.5"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=2.5)
+    with pytest.raises(InputError, match=r"category 'nursing' is not known"):
         suggest_sites(report, net, gaps.assign(category="nursing"), category="elderly", n_sites=1)
+    with pytest.raises(SolverError, match=r"no candidate sites for category 'elderly'.*2 row\(s\)"):
+        suggest_sites(report, net, gaps.head(2).assign(category="meal"), category="elderly", n_sites=1)
+    with pytest.raises(InputError, match=r"candidates row 0: location \(200.0, 30.0\) is missing or out of range"):
+        suggest_sites(report, net, pd.DataFrame({"lon": [200.0], "lat": [30.0]}), category="elderly", n_sites=1)
+    with pytest.raises(SolverError, match=r"solver 'gurobi' is not known"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=1, solver="gurobi")
     with pytest.raises(CirclesError, match=r"category 'parks' is not in this report"):
         suggest_sites(report, net, gaps, category="parks", n_sites=1)
 
@@ -493,9 +508,7 @@ def test_candidates_in_gaps_are_within_reach_of_gaps(sample_case):
     assert len(pts) > 0 and list(pts.columns) == ["lon", "lat", "name", "edge", "offset_m"]
     # no generated point on a street is dropped that could cover an uncovered unit: a point just past the
     # reach (900 m at 3.6 km/h) covers nobody, every kept point lies within it
-    from circles.siting import _new_weights
-
-    new_w, _ = _new_weights(report, "elderly")
+    new_w = uncovered_demand(report, "elderly")
     d = report.demand[new_w > 0]
     ux, uy = net.to_xy(d["lon"], d["lat"])
     px, py = net.to_xy(pts["lon"], pts["lat"])
@@ -510,6 +523,123 @@ def test_drive_tiers_are_refused(sample_case):
 
     net, report, _ = sample_case
     rural = dataclasses.replace(report, profile=load_profile("rural"))
-    with pytest.raises(CirclesError, match=r"tier 'centre' of category 'elderly' is reached by road.*station"):
+    with pytest.raises(InputError, match=r"tier 'centre' of category 'elderly' is reached by road.*station"):
         suggest_sites(rural, net, category="elderly", n_sites=1, tier="centre")
     assert suggest_sites(report, net, category="elderly", n_sites=1).tier == "station"
+
+
+# ------------------------------------------------------------------ solvers print nothing
+@pytest.mark.parametrize("solver", EXACT)
+def test_solvers_print_nothing(capfd, solver):
+    # maximal covering, set cover (two MIPs) and capacitated (the assignment LPs run on HiGHS either way)
+    capfd.readouterr()
+    solve_mclp(GREEDY_TRAP, np.ones(6), 2, solver=solver)
+    solve_set_cover(GREEDY_TRAP, np.ones(6), 6.0, solver=solver)
+    solve_mclp(GREEDY_TRAP, np.ones(6), 2, capacities=[3.0, 2.0, 2.0], solver=solver)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
+def test_a_fresh_process_solving_prints_nothing():
+    """HiGHS prints its banner once per process, the first time a solver object is made with output on:
+    only a fresh interpreter shows whether the first solve is silent."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from circles.siting import solve_mclp, solve_set_cover\n"
+            "a = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 1]], bool)\n"
+            "for s in ('highs', 'cbc'):\n"
+            "    assert solve_mclp(a, np.ones(6), 2, solver=s).objective == 6.0\n"
+            "    solve_set_cover(a, np.ones(6), 6.0, solver=s)\n"
+            "    solve_mclp(a, np.ones(6), 2, capacities=[3.0, 2.0, 2.0], solver=s)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert (done.stdout, done.stderr) == (b"", b"")
+
+
+# ------------------------------------------------------------------ sites only inside `within`
+def _west_half(polygon):
+    import shapely
+
+    x0, y0, x1, y1 = polygon.bounds
+    return shapely.box(x0 - 0.01, y0 - 0.01, (x0 + x1) / 2, y1 + 0.01)
+
+
+def test_within_drops_given_candidates_outside(sample_case):
+    import shapely
+
+    net, report, s = sample_case
+    gaps = candidates_in_gaps(net, report, "elderly", spacing_m=300.0)
+    west = _west_half(s.boundary)
+    outside = ~shapely.contains_xy(west, gaps["lon"], gaps["lat"])
+    assert 0 < outside.sum() < len(gaps)
+    out = suggest_sites(report, net, gaps, category="elderly", n_sites=3, within=west)
+    assert out.dropped_outside == int(outside.sum())
+    assert out.candidates_given == len(gaps) and out.candidates_used <= len(gaps) - out.dropped_outside
+    assert len(out.sites) >= 1 and shapely.contains_xy(west, out.sites["lon"], out.sites["lat"]).all()
+    assert set(out.sites["candidate"]) <= set(gaps.index[~outside])
+    assert f"{out.dropped_outside} candidate(s) outside the study area" in out.message
+    assert out.summary()["dropped_outside"] == out.dropped_outside
+    assert (out.to_geodataframe()["dropped_outside"] == out.dropped_outside).all()
+    # fewer candidates never cover more
+    free = suggest_sites(report, net, gaps, category="elderly", n_sites=3)
+    assert free.dropped_outside == 0 and "outside the study area" not in free.message
+    assert out.objective <= free.objective + 1e-9
+
+
+def test_within_drops_generated_candidates_outside(sample_case):
+    import shapely
+
+    net, report, s = sample_case
+    west = _west_half(s.boundary)
+    out = suggest_sites(report, net, category="meal", n_sites=2, within=west)
+    assert out.dropped_outside > 0
+    assert shapely.contains_xy(west, out.sites["lon"], out.sites["lat"]).all()
+
+
+def test_within_refusals(sample_case):
+    import shapely
+
+    net, report, s = sample_case
+    gaps = candidates_in_gaps(net, report, "elderly", spacing_m=400.0)
+    x0, y0, x1, y1 = s.boundary.bounds
+    elsewhere = shapely.box(x1 + 0.1, y1 + 0.1, x1 + 0.2, y1 + 0.2)
+    with pytest.raises(SolverError, match=rf"all {len(gaps)} candidates for 'elderly' lie outside the study area"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=1, within=elsewhere)
+    with pytest.raises(ExtentError, match=r"within is empty"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=1, within=shapely.Polygon())
+    with pytest.raises(InputError, match=r"outside lon/lat ranges.*not projected metres"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=1, within=shapely.box(0, 0, 5e5, 4e6))
+    with pytest.raises(InputError, match=r"within is a Point"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=1, within=shapely.Point(x0, y0))
+    west = _west_half(s.boundary)
+    n_in = int(shapely.contains_xy(west, gaps["lon"], gaps["lat"]).sum())
+    with pytest.raises(SolverError, match=rf"n_sites=99 is more than the \d+ usable candidate sites "
+                                          rf"\({len(gaps) - n_in} more lie outside the study area"):
+        suggest_sites(report, net, gaps, category="elderly", n_sites=99, within=west)
+
+
+@pytest.mark.shared_data
+def test_within_keeps_sites_inside_on_haidian():
+    import shapely
+
+    from circles.coverage import assess
+    from circles.profiles import load_profile
+
+    net = load_network(shared_data("osm/beijing_haidian_wudaokou.osm"))
+    rng = np.random.default_rng(8)
+    lo0, la0, lo1, la1 = net.bbox_lonlat
+    fac = pd.DataFrame({"category": "elderly", "tier": "station", "lon": rng.uniform(lo0, lo1, 3),
+                        "lat": rng.uniform(la0, la1, 3)})
+    dem = pd.DataFrame({"lon": rng.uniform(lo0, lo1, 150), "lat": rng.uniform(la0, la1, 150),
+                        "population": 100, "pop_60plus": rng.integers(10, 50, 150), "pop_0_17": 10})
+    report = assess({"walk": net}, fac, dem, profile=load_profile("15min"))
+    # the south-west quarter of the extract, as the study area cut to the data would be
+    part = shapely.box(lo0, la0, (lo0 + lo1) / 2, (la0 + la1) / 2)
+    out = suggest_sites(report, net, category="elderly", n_sites=4, within=part)
+    assert len(out.sites) >= 1 and out.dropped_outside > 0
+    assert shapely.contains_xy(part, out.sites["lon"], out.sites["lat"]).all()
+    free = suggest_sites(report, net, category="elderly", n_sites=4)
+    assert not shapely.contains_xy(part, free.sites["lon"], free.sites["lat"]).all()  # the limit mattered
+    assert out.objective <= free.objective + 1e-9
