@@ -783,6 +783,7 @@ def _suggest(prepared: Prepared, report: CoverageReport, nets, geom, say: Progre
     candidates = read_candidates(opts.candidates, coords=prepared.record.get("coords") or "wgs84", profile=profile) \
         if opts.candidates else None
     wanted = opts.categories or tuple(c.id for c in profile.categories)
+    within = _siting_area(prepared, nets, geom)
     results = []
     for cat in wanted:
         mode = profile.category(cat).tiers[-1].mode
@@ -790,5 +791,18 @@ def _suggest(prepared: Prepared, report: CoverageReport, nets, geom, say: Progre
         say(f"suggesting sites for {cat} ...")
         results.append(suggest_sites(report, net, candidates, category=cat, n_sites=opts.suggest,
                                      target_coverage=opts.target_coverage, budget=opts.budget,
-                                     capacitated=opts.capacitated, time_limit_s=opts.time_limit_s))
+                                     capacitated=opts.capacitated, time_limit_s=opts.time_limit_s, within=within))
     return results
+
+
+def _siting_area(prepared: Prepared, nets, geom) -> shapely.Geometry:
+    """Where new sites may go: inside the data (the streets' extent, cut to the file's bounds) and the study area."""
+    extent = prepared.extent
+    if extent is None:
+        walk = nets["walk"] if "walk" in nets else next(iter(nets.values()))
+        extent = _extent(walk, prepared.options.network)
+    if geom is not None:
+        extent = shapely.intersection(extent, geom)
+    elif prepared.districts is not None and len(prepared.districts):
+        extent = shapely.intersection(extent, shapely.union_all(prepared.districts.geometry.to_numpy()))
+    return extent

@@ -189,3 +189,20 @@ def test_prepared_cut_gives_the_same_figures_as_the_whole(tmp_path):
     cut = analyse(prepared.cut(area), area)
     for a, b in zip(whole.report.categories, cut.report.categories):
         assert (a.demand_total, a.demand_covered, a.facilities) == (b.demand_total, b.demand_covered, b.facilities)
+
+
+@pytest.mark.shared_data
+def test_suggested_sites_lie_inside_the_data_and_the_districts(beijing, tmp_path):
+    out = tmp_path / "suggest"
+    res = CliRunner().invoke(main, ["analyze", *beijing["common"], "--figures-only", "--suggest", "2",
+                                    "--categories", "elderly", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    sites = summary["suggestions"]["elderly"]["sites"]
+    assert sites
+    bounds = _declared_bounds(beijing["osm"])
+    streets = gpd.read_file(beijing["zones"])
+    reached = shapely.union_all(streets[streets.intersects(bounds)].geometry.to_numpy())
+    for s in sites:
+        point = shapely.Point(s["lon"], s["lat"])
+        assert bounds.contains(point) and reached.contains(point), s
