@@ -274,7 +274,7 @@ def facilities_check_cmd(facilities_path, coords, network, sample, profile_name,
 
     Print the ledger's validation report: counts per category and tier, problems by row, coordinate hints.
     """
-    from circles.facilities import LedgerError, format_report, problems_frame, read_ledger, write_problems_table
+    from circles.facilities import LedgerError, format_report, problems_frame, read_ledger
     from circles.profiles import load_profile
     from network import load_network
 
@@ -287,7 +287,11 @@ def facilities_check_cmd(facilities_path, coords, network, sample, profile_name,
         net = load_network(source, boundary=boundary)
 
     def write_table(problems) -> None:
-        path = write_problems_table(problems_frame(problems), table_path)
+        from circles.outputs import atomic_write_bytes
+        from circles.outputs.workbook import problems_table_bytes
+
+        path = atomic_write_bytes(table_path, problems_table_bytes(problems_frame(problems),
+                                                                   Path(table_path).suffix.lower()))
         said = f"问题清单已写入 {path}（{len(problems)} 行）" if lang == "zh" else \
             f"problems table written to {path} ({len(problems)} rows)"
         click.echo(said, err=True)

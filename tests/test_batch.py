@@ -17,7 +17,8 @@ from conftest import shared_data
 
 import circles.batch as batch
 from circles.batch import DISTRICT_COLUMNS, DONE_MARKER, extract_ways, run_batch, safe_folder_name
-from circles.batch.split import WayIndex, unique_folders
+from circles.batch.split import unique_folders
+from network.extract import WayIndex
 from circles.cli import batch_cmd
 from circles.errors import CirclesError
 from circles.options import RunOptions

@@ -61,11 +61,9 @@ from circles.facilities.report import (
     LedgerError,
     LedgerReport,
     Problem,
-    format_report,
     problems_frame,
-    report_counts,
-    write_problems_table,
 )
+from circles.facilities.summary import format_report, report_counts
 
 __all__ = [
     "AREA_MARGIN_M", "CANDIDATE_COST_ALIASES", "COLUMN_ALIASES", "DEFAULT_MAX_SNAP_M", "DROP_REASONS",
@@ -73,5 +71,5 @@ __all__ = [
     "LONLAT_ALIASES", "PROBLEM_KINDS", "PROBLEM_TABLE_COLUMNS", "REQUIRED_COLUMNS", "SAME_LOCATION_MIN_ROWS",
     "SEVERITIES", "Ledger", "LedgerError", "LedgerReport", "Problem", "facilities_from_osm", "format_report",
     "ledger_from_frame", "ledger_table_from_bytes", "problems_frame", "read_candidates", "read_ledger",
-    "read_ledger_table", "report_counts", "write_problems_table",
+    "read_ledger_table", "report_counts",
 ]

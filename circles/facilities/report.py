@@ -1,4 +1,4 @@
-"""What checking a ledger found: problems by row, the report, its text and the clerk's problems table."""
+"""What checking a ledger found: problems by row, the report, and the clerk's problems table (as data)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,13 +15,9 @@ import pandas as pd
 from circles.errors import InputError, OutputError
 from circles.inputs.dropped import DroppedRow
 
-if TYPE_CHECKING:  # pragma: no cover
-    from circles.facilities.ledger import Ledger
-
 __all__ = [
     "COORDS_LABEL", "COORDS_SOURCE", "DROP_REASONS", "PROBLEM_KINDS", "PROBLEM_TABLE_COLUMNS", "PROBLEM_TABLE_HEADERS",
-    "SEVERITIES", "LedgerError", "LedgerReport", "Problem", "check_lang", "format_report", "make_problem",
-    "problems_frame", "report_counts", "write_problems_table",
+    "SEVERITIES", "LedgerError", "LedgerReport", "Problem", "check_lang", "make_problem", "problems_frame",
 ]
 
 SEVERITIES: tuple[str, ...] = ("error", "warning")
@@ -213,131 +209,6 @@ def check_lang(lang: str) -> str:
 
 
 # ======================================================================== counts and text
-def report_counts(ledger: Ledger, *, profile: Any = None) -> pd.DataFrame:
-    """Facilities per category and tier, with their total capacity.
-
-    Parameters
-    ----------
-    ledger
-        A read ledger.
-    profile
-        Optional: adds ``label_zh``/``label_en`` and lists every category and tier of the
-        profile, with count 0 where the ledger has none (a gap worth seeing).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``category``, ``tier`` (NaN for facilities without a tier), ``count``,
-        ``capacity`` (sum, NaN when no row gives one) and, with a profile, ``label_zh`` and
-        ``label_en``; profile order, else sorted.
-    """
-    fac = ledger.facilities
-    grouped = (
-        fac.assign(tier=fac["tier"].astype(object).where(fac["tier"].notna(), ""))
-        .groupby(["category", "tier"], sort=True, dropna=False)
-        .agg(count=("name", "size"), capacity=("capacity", lambda s: s.sum(min_count=1)))
-        .reset_index()
-    )
-    if profile is not None:
-        frame = _profile_rows(profile, grouped)
-        extra = grouped.merge(frame[["category", "tier"]], how="left", indicator=True)
-        extra = extra[extra["_merge"] == "left_only"].drop(columns="_merge")
-        out = frame.merge(grouped, on=["category", "tier"], how="left")
-        out = pd.concat([out, extra], ignore_index=True)
-        out["count"] = out["count"].fillna(0).astype(np.int64)
-    else:
-        out = grouped
-    out["tier"] = out["tier"].astype(object).where(out["tier"] != "", np.nan)
-    cols = ["category", "tier", "count", "capacity"] + (["label_zh", "label_en"] if profile is not None else [])
-    return out[cols].reset_index(drop=True)
-
-
-def _profile_rows(profile: Any, grouped: pd.DataFrame) -> pd.DataFrame:
-    """One row per category and tier of the profile (and one without a tier where the ledger has it)."""
-    rows = []
-    for cat in getattr(profile, "categories", ()):
-        tiers = list(getattr(cat, "tiers", ()) or ())
-        keys = [(t.id, getattr(t, "label_zh", t.id), getattr(t, "label_en", t.id)) for t in tiers]
-        present = set(grouped.loc[grouped["category"] == cat.id, "tier"])
-        if "" in present or not keys:
-            keys = keys + [("", "", "")]
-        for tid, tzh, ten in keys:
-            rows.append({
-                "category": cat.id, "tier": tid,
-                "label_zh": " / ".join(x for x in (getattr(cat, "label_zh", cat.id), tzh) if x),
-                "label_en": " / ".join(x for x in (getattr(cat, "label_en", cat.id), ten) if x),
-            })
-    return pd.DataFrame(rows, columns=["category", "tier", "label_zh", "label_en"])
-
-
-def format_report(ledger: Ledger, *, lang: str = "zh", profile: Any = None) -> str:
-    """The text `circles facilities check` prints: counts, problems by row, rows not used, the hint.
-
-    Parameters
-    ----------
-    ledger
-        A read ledger.
-    lang
-        ``"zh"`` or ``"en"``.
-    profile
-        Optional: category labels and zero counts (see `report_counts`).
-
-    Returns
-    -------
-    str
-        Several lines, no trailing newline.
-    """
-    from circles.inputs.dropped import format_dropped
-
-    zh = check_lang(lang) == "zh"
-    rep = ledger.report
-    lines = _report_heading(ledger, zh=zh)
-    for rec in report_counts(ledger, profile=profile).itertuples(index=False):
-        if profile is not None:
-            what = rec.label_zh if zh else rec.label_en
-            what = f"{what} [{rec.category}{'/' + rec.tier if isinstance(rec.tier, str) else ''}]"
-        else:
-            what = rec.category + (f" / {rec.tier}" if isinstance(rec.tier, str) else "")
-        cap = ""
-        if not pd.isna(rec.capacity):
-            cap = f"（容量 {rec.capacity:g}）" if zh else f" (capacity {rec.capacity:g})"
-        lines.append(f"  {what}: {rec.count}{cap}")
-    listed = [p for p in rep.problems if p.kind != "coords_hint"]
-    if listed:
-        lines.append("问题：" if zh else "Problems:")
-        for p in listed:
-            sev = {"error": "错误", "warning": "警告"}[p.severity] if zh else p.severity
-            where = (f"第 {p.row} 行" if zh else f"row {p.row}") if p.row is not None else ("全表" if zh else "file")
-            lines.append(f"  {where} [{sev}] {p.message_zh if zh else p.message_en}")
-    else:
-        lines.append("未发现问题。" if zh else "No problems found.")
-    if rep.dropped:
-        lines.append(format_dropped(rep.dropped, lang=lang))
-    hint = rep.of_kind("coords_hint")
-    if hint:
-        lines.append(("提示：" if zh else "Hint: ") + (hint[0].message_zh if zh else hint[0].message_en))
-    return "\n".join(lines)
-
-
-def _report_heading(ledger: Ledger, *, zh: bool) -> list[str]:
-    rep = ledger.report
-    label = COORDS_LABEL[ledger.coords]
-    converted = "" if ledger.coords == "wgs84" else ("，已转换为 WGS84" if zh else ", converted to WGS84")
-    if zh:
-        return [
-            f"设施台账 {ledger.source}（坐标系 {label}{converted}）",
-            f"读取 {rep.n_rows} 行，导入 {rep.n_facilities} 个设施；{len(rep.errors)} 个错误（该行未导入），"
-            f"{len(rep.warnings)} 个警告",
-            "按类型统计：",
-        ]
-    return [
-        f"Facility ledger {ledger.source} (coordinates {label}{converted})",
-        f"{rep.n_rows} rows read, {rep.n_facilities} facilities imported; {len(rep.errors)} error(s) "
-        f"(rows not imported), {len(rep.warnings)} warning(s)",
-        "Facilities per category and tier:",
-    ]
-
-
 # ======================================================================== the clerk's table
 def problems_frame(problems: Sequence[Problem]) -> pd.DataFrame:
     """Every problem as a row a clerk can fix: `PROBLEM_TABLE_COLUMNS`, in row order.
@@ -361,78 +232,3 @@ def problems_frame(problems: Sequence[Problem]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(PROBLEM_TABLE_COLUMNS))
     frame["row"] = frame["row"].astype("Int64")
     return frame
-
-
-def write_problems_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the problems table as CSV (UTF-8 with BOM, for Excel) or XLSX, safe to open in Excel.
-
-    Text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return get a
-    leading ``'`` so that Excel/WPS never run them as formulas; numbers stay numbers. Headers
-    are bilingual (`PROBLEM_TABLE_HEADERS`).
-
-    Parameters
-    ----------
-    frame
-        The table of `problems_frame`.
-    path
-        ``.csv`` or ``.xlsx`` file to write (its folder must exist).
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise InputError(f"{path}: the problems table must be .csv or .xlsx, e.g. --table 问题清单.xlsx")
-    headers = [PROBLEM_TABLE_HEADERS.get(c, str(c)) for c in frame.columns]
-    body = [[_safe_cell(v) for v in rec] for rec in frame.itertuples(index=False)]
-    try:
-        if suffix == ".csv":
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            writer.writerow([_safe_cell(h) for h in headers])
-            writer.writerows(["" if v is None else v for v in r] for r in body)
-            path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
-        else:
-            _write_xlsx(path, headers, body)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write the problems table ({exc.strerror}); check the folder") from None
-    return path
-
-
-def _write_xlsx(path: Path, headers: list[str], body: list[list[Any]]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "问题清单"
-    ws.append([_safe_cell(h) for h in headers])
-    for r in body:
-        ws.append(r)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFG", (8, 28, 12, 20, 48, 48, 20)):
-        ws.column_dimensions[letter].width = width
-    wb.save(path)
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_cell(value: Any) -> Any:
-    """A cell that no spreadsheet runs as a formula: text starting with = + - @ tab CR gets a leading '.
-
-    Local helper for now (the project's shared one lives with the writers in circles.export).
-    """
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return str(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return value.item() if hasattr(value, "item") else value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text

@@ -135,3 +135,22 @@ def districts_workbook(table: pd.DataFrame, lang: str) -> bytes:
         shown["rules_ok"] = [yes_no(v, lang) for v in shown["rules_ok"]]
     shown = shown.rename(columns={c: header(c, lang) for c in shown.columns})
     return workbook_bytes([(sheet_name("batch", lang), shown)])
+
+
+def problems_table_bytes(frame: pd.DataFrame, suffix: str) -> bytes:
+    """The clerk's problems table as CSV (UTF-8 with BOM) or XLSX bytes, formula-like text neutralised.
+
+    Parameters
+    ----------
+    frame
+        `circles.facilities.problems_frame` of a ledger's problems.
+    suffix
+        ``".csv"`` or ``".xlsx"``.
+    """
+    from circles.facilities.report import PROBLEM_TABLE_HEADERS
+    from circles.outputs.safety import csv_bytes
+
+    shown = frame.rename(columns=lambda c: PROBLEM_TABLE_HEADERS.get(c, c))
+    if suffix == ".csv":
+        return csv_bytes(shown)
+    return workbook_bytes([("问题清单", shown)])
