@@ -1,6 +1,6 @@
 """Everything that reads OSM or builds graphs, and the fast compact form all routing runs on."""
 
-from network._osm_file import file_bounds, is_osm_path, read_highway_ways
+from network.osm_file import file_bounds, is_osm_path, read_highway_ways
 from network.cache import clear_cache, default_cache_dir
 from network.compact import CompactNetwork, Snap
 from network.extent import data_extent

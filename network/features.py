@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from network.errors import NetworkError
-from network._osm_file import OSM_SUFFIXES, is_osm_path, refuse_osm_xml_entities
+from network.osm_file import OSM_SUFFIXES, is_osm_path, refuse_osm_xml_entities
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import shapely
 
 from network.errors import NetworkError
-from network._osm_file import file_bounds, is_osm_path, read_highway_ways, refuse_osm_xml_entities
+from network.osm_file import file_bounds, is_osm_path, read_highway_ways, refuse_osm_xml_entities
 from network.build import build_network
 from network.cache import cache_key, default_cache_dir, read_entry, write_entry
 from network.compact import CompactNetwork
