@@ -1,15 +1,35 @@
-"""Everything that reads OSM or builds graphs, and the fast compact form all routing runs on."""
+"""Everything that reads OSM or builds graphs, and the fast compact form all routing runs on.
 
-from network.osm_file import file_bounds, is_osm_path, read_highway_ways
-from network.cache import clear_cache, default_cache_dir
-from network.compact import CompactNetwork, Snap
-from network.extent import data_extent
-from network.extract import WayIndex, extract_ways
-from network.load import from_graph, load_network
-from network.modes import DRIVE_SPEED_KMH, MODES, WALK_WAY_FACTORS, ModeRules
-from network.raw import RawWays
+Names are loaded on first use (`__getattr__`), so ``import network.errors`` — which every
+`circles` module does — costs nothing, and a command that builds no network loads no scipy.
+"""
 
-__all__ = [
-    "CompactNetwork", "Snap", "load_network", "from_graph", "default_cache_dir", "clear_cache", "file_bounds",
-    "data_extent", "WayIndex", "extract_ways", "is_osm_path", "read_highway_ways", "ModeRules", "MODES", "DRIVE_SPEED_KMH", "WALK_WAY_FACTORS", "RawWays",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "file_bounds": "osm_file", "is_osm_path": "osm_file", "read_highway_ways": "osm_file",
+    "clear_cache": "cache", "default_cache_dir": "cache",
+    "CompactNetwork": "compact", "Snap": "compact",
+    "data_extent": "extent",
+    "WayIndex": "extract", "extract_ways": "extract",
+    "from_graph": "load", "load_network": "load",
+    "DRIVE_SPEED_KMH": "modes", "MODES": "modes", "WALK_WAY_FACTORS": "modes", "ModeRules": "modes",
+    "RawWays": "raw",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"network.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'network' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
