@@ -236,13 +236,13 @@ class AnalysisResult:
                             note=self.inputs.get("sample_label"))
 
     def tables(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        """The districts table and the rule checks (as `circles batch` writes them), or None without districts."""
+        """The districts table (None without districts) and the rule checks (rules.csv, `circles.rules`)."""
+        rules = self.report.rules.table(self.lang) if self.report.rules is not None else None  # issue 16
         if self.districts is None or self.report.districts is None:
-            return None, None
-        from circles.districts import RULE_COLUMNS, district_rows, district_table, rule_rows
+            return None, rules  # issue 16: rules are checked without districts too
+        from circles.districts import district_rows, district_table
 
         rows = district_rows(self.report, self.districts, self.lang)
-        rules = pd.DataFrame(rule_rows(self.report, self.lang), columns=list(RULE_COLUMNS))
         return district_table(rows, self.report.profile), rules
 
     def files(self) -> dict[str, bytes]:
@@ -260,8 +260,10 @@ class AnalysisResult:
             suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
                                  if c in sites]]
         districts, rules = self.tables()
+        facility_rules = self.report.rules.facility_table(self.lang) if self.report.rules is not None else None
         return analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules)
+                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
+                              facility_rule_table=facility_rules)  # issue 16: facility_rules.csv
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""
@@ -592,7 +594,8 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
     districts, district_col = _area_districts(prepared, area)
     with watch("assess"):
         report = assess(nets, facilities, demand, profile=prepared.profile, boundary=geom, districts=districts,
-                        district_col=district_col, horizon_min=opts.horizon_min, plain_speed_kmh=opts.speed_kmh)
+                        district_col=district_col, horizon_min=opts.horizon_min, plain_speed_kmh=opts.speed_kmh,
+                        area_name=area.name)  # issue 16: the area names the city unit of the rules
 
     if area.name is None:
         notes = list(prepared.ledger_lines) + list(prepared.notes)
