@@ -1,10 +1,12 @@
 """Service profiles: categories, tiers, walking speeds and rules, read from TOML into frozen objects.
 
 A profile says, per service category (elderly care, meals, child protection), which facility tiers
-count, how far (minutes or metres) and how fast (km/h) residents travel to them, which population
-column is the demand, which ledger strings and OSM tags mean the category, and which per-district
-rules the coverage step checks. Every number carries a ``source``; what could not be verified is
-listed in ``Profile.unverified``. The TOML layout is described in ``circles/data/profiles/README.md``.
+count, how far (minutes or metres) and how fast (km/h) residents travel to them, which demand
+groups it serves (60+, 80+, people with disabilities ...; `circles.standards.Group`), which ledger
+strings and OSM tags mean the category, and which standards planners are held to (rules with their
+citations, `circles.standards.Rule`, checked by `circles.rules`). Every number carries a ``source``;
+what could not be verified is listed in ``Profile.unverified``. The TOML layout is described in
+``circles/data/profiles/README.md``.
 
 Example
 -------
