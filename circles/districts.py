@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["DISTRICT_COLUMNS", "RULE_COLUMNS", "PARTIAL_BELOW", "clip_districts", "ledger_by_district",
-           "district_rows", "rule_rows", "failed_rows", "district_table"]
+__all__ = ["DISTRICT_COLUMNS", "RULE_COLUMNS", "FACILITY_RULE_COLUMNS", "PARTIAL_BELOW", "assign_districts",
+           "clip_districts", "county_of", "district_level", "ledger_by_district", "district_rows", "rule_rows",
+           "facility_rule_rows", "failed_rows", "district_table"]
 
 #: A district with less than this share of its area covered by the data is marked partial.
 PARTIAL_BELOW = 0.5
@@ -28,7 +29,15 @@ DISTRICT_COLUMNS: tuple[str, ...] = (
     "district", "category", "label", "status", "facilities", "demand_column", "demand_total", "demand_covered",
     "uncovered", "coverage", "minutes", "inside_share", "partial", "rules_ok", "cause",
 )
-RULE_COLUMNS: tuple[str, ...] = ("district", "category", "rule", "label", "required", "value", "ok")
+#: rules.csv: one row per rule × unit (facility rules go to facility_rules.csv), see `circles.rules`.
+RULE_COLUMNS: tuple[str, ...] = ("rule_id", "rule", "unit", "scope", "value", "required", "ok", "citation",
+                                 "category", "kind", "district")
+#: facility_rules.csv: one row per rule × facility.
+FACILITY_RULE_COLUMNS: tuple[str, ...] = ("name", "rule_id", "rule", "value", "required", "ok", "citation",
+                                          "category", "tier", "district", "source_row")
+#: Endings of Chinese county-level names (区/县/旗 ...) and of street/township names (街道/镇/乡 ...).
+COUNTY_ENDINGS: tuple[str, ...] = ("区", "县", "市", "旗", "林区", "特区")
+STREET_ENDINGS: tuple[str, ...] = ("街道", "镇", "乡", "苏木", "地区", "办事处", "农场", "街")
 
 
 def clip_districts(districts: gpd.GeoDataFrame, extent: shapely.Geometry | None
@@ -113,6 +122,50 @@ def districts_in_data(source: Any, name_cols: str | None, extent: shapely.Geomet
     return reached, tuple(sorted((*far_names, *slivers)))
 
 
+def assign_districts(lon: np.ndarray, lat: np.ndarray, districts: gpd.GeoDataFrame, district_col: str
+                     ) -> np.ndarray:
+    """The name of the district each point (WGS84 lon/lat) lies within, None outside all; the first when several.
+
+    Examples
+    --------
+    >>> d = gpd.GeoDataFrame({"name": ["一街道"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326")
+    >>> assign_districts(np.array([0.5, 2.0]), np.array([0.5, 2.0]), d, "name").tolist()
+    ['一街道', None]
+    """
+    out = np.full(len(lon), None, dtype=object)
+    if len(lon) == 0 or len(districts) == 0:
+        return out
+    d = districts.to_crs("EPSG:4326")[[district_col, "geometry"]].reset_index(drop=True)
+    d = d[d.geometry.notna()]
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    hit = gpd.sjoin(points, d, how="inner", predicate="within")
+    hit = hit[~hit.index.duplicated()]
+    out[hit.index.to_numpy()] = hit[district_col].to_numpy(dtype=object)
+    return out
+
+
+def district_level(names: Iterable[str]) -> str:
+    """``"county"`` when every district is named like a county (…区/…县/…旗), else ``"street"`` (街道/乡镇).
+
+    A name ``"海淀区/燕园街道"`` (``--district-col county,street``) is judged by its last part.
+
+    Examples
+    --------
+    >>> district_level(["海淀区", "朝阳区"]), district_level(["海淀区/燕园街道", "东升地区"])
+    ('county', 'street')
+    """
+    last = [str(n).rsplit("/", 1)[-1].strip() for n in names]
+    if last and all(n.endswith(COUNTY_ENDINGS) and not n.endswith(STREET_ENDINGS) for n in last):
+        return "county"
+    return "street"
+
+
+def county_of(name: str) -> str | None:
+    """The county part of a district named ``"county/street"`` (``"海淀区/燕园街道"`` → ``"海淀区"``), else None."""
+    text = str(name)
+    return text.rsplit("/", 1)[0] if "/" in text else None
+
+
 def ledger_by_district(ledger: Any, table: pd.DataFrame, first_row: int, districts: gpd.GeoDataFrame
                        ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Each district's ledger problems, and why a district cannot run when all its ledger rows are unusable.
@@ -170,20 +223,23 @@ def _count(v: float) -> int:
 
 
 def district_rows(report: Any, districts: gpd.GeoDataFrame, lang: str) -> list[dict[str, Any]]:
-    """Rows of the districts table (`DISTRICT_COLUMNS`) from a report's per-district figures."""
+    """Rows of the districts table (`DISTRICT_COLUMNS`) from a report's per-district figures.
+
+    ``rules_ok`` is True when every rule judged in the district for the category is met (its own
+    street rules and those of its facilities and communities), False when one is not, None when
+    none could be judged (`circles.rules.RuleChecks.verdicts`).
+    """
     dt = report.districts
     if dt is None or not len(dt):
         return []
-    is_rule = dt["rule"].notna() if "rule" in dt else pd.Series(False, index=dt.index)
-    figures, rules = dt[~is_rule], dt[is_rule]
+    figures = dt[dt["rule"].isna()] if "rule" in dt else dt
+    verdicts = report.rules.verdicts() if getattr(report, "rules", None) is not None else {}
     meta = districts.set_index("name")
     rows = []
     for _, f in figures.iterrows():
         name, cat = f["district"], f["category"]
         res = report.category(cat)
         total, covered = float(f["demand_total"]), float(f["demand_covered"])
-        mine = rules[(rules["district"] == name) & (rules["category"] == cat)]
-        verdicts = [bool(v) for v in mine["rule_ok"] if v is not None and not (isinstance(v, float) and math.isnan(v))]
         share = float(meta.loc[name, "inside_share"]) if "inside_share" in meta and name in meta.index else 1.0
         rows.append({
             "district": name, "category": cat, "label": res.label_zh if lang == "zh" else res.label_en,
@@ -191,26 +247,40 @@ def district_rows(report: Any, districts: gpd.GeoDataFrame, lang: str) -> list[d
             "demand_total": _count(total), "demand_covered": _count(covered), "uncovered": _count(total) - _count(covered),
             "coverage": round(covered / total, 4) if total > 0 else 0.0, "minutes": _num(res.minutes),
             "inside_share": round(share, 4), "partial": bool(share < PARTIAL_BELOW),
-            "rules_ok": (all(verdicts) if verdicts else None), "cause": "",
+            "rules_ok": verdicts.get((str(name), str(cat))), "cause": "",
         })
     return rows
 
 
 def rule_rows(report: Any, lang: str) -> list[dict[str, Any]]:
-    """Rows of the rules table (`RULE_COLUMNS`): every profile rule checked in every district."""
-    dt = report.districts
-    if dt is None or "rule" not in dt:
+    """Rows of rules.csv (`RULE_COLUMNS`): every rule of the profile checked on every unit (see `circles.rules`)."""
+    checks = getattr(report, "rules", None)
+    if checks is None:
         return []
-    out = []
-    for _, r in dt[dt["rule"].notna()].iterrows():
-        ok = r["rule_ok"]
-        ok = None if ok is None or (isinstance(ok, float) and math.isnan(ok)) else bool(ok)
-        value = r["value"]
-        out.append({"district": r["district"], "category": r["category"], "rule": r["rule"],
-                    "label": r["label_zh"] if lang == "zh" else r["label_en"], "required": _num(r["required"]),
-                    "value": None if value is None or (isinstance(value, float) and math.isnan(value)) else _num(value),
-                    "ok": ok})
-    return out
+    return [{k: _plain(v) for k, v in r.items()} for r in checks.table(lang).to_dict("records")]
+
+
+def facility_rule_rows(report: Any, lang: str) -> list[dict[str, Any]]:
+    """Rows of facility_rules.csv (`FACILITY_RULE_COLUMNS`): the facility rules (lift, integrated facility)."""
+    checks = getattr(report, "rules", None)
+    if checks is None:
+        return []
+    return [{k: _plain(v) for k, v in r.items()} for r in checks.facility_table(lang).to_dict("records")]
+
+
+def _plain(v: Any) -> Any:
+    """A cell as a plain JSON-able value: numpy numbers as Python ones, NaN as None."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return None if math.isnan(float(v)) else _num(v)
+    if isinstance(v, float):
+        return _num(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    return v
 
 
 def failed_rows(name: str, cause: str, profile: Any, lang: str, *, inside_share: float | None = None

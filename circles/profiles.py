@@ -1,10 +1,12 @@
 """Service profiles: categories, tiers, walking speeds and rules, read from TOML into frozen objects.
 
 A profile says, per service category (elderly care, meals, child protection), which facility tiers
-count, how far (minutes or metres) and how fast (km/h) residents travel to them, which population
-column is the demand, which ledger strings and OSM tags mean the category, and which per-district
-rules the coverage step checks. Every number carries a ``source``; what could not be verified is
-listed in ``Profile.unverified``. The TOML layout is described in ``circles/data/profiles/README.md``.
+count, how far (minutes or metres) and how fast (km/h) residents travel to them, which demand
+groups it serves (60+, 80+, people with disabilities ...; `circles.standards.Group`), which ledger
+strings and OSM tags mean the category, and which standards planners are held to (rules with their
+citations, `circles.standards.Rule`, checked by `circles.rules`). Every number carries a ``source``;
+what could not be verified is listed in ``Profile.unverified``. The TOML layout is described in
+``circles/data/profiles/README.md``.
 
 Example
 -------
@@ -18,6 +20,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -26,26 +29,40 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from circles.errors import CirclesError
+from circles.standards import (
+    GROUP_COLUMNS,
+    GROUP_KEYS,
+    LEGACY_GROUPS,
+    RULE_KEYS,
+    RULE_KINDS,
+    Group,
+    Rule,
+    TableChecker,
+    default_group,
+    group_from_table,
+    is_number,
+    rule_from_table,
+)
 
 __all__ = [
-    "SpeedPreset", "Tier", "Rule", "Category", "Profile",
+    "SpeedPreset", "Tier", "Rule", "Group", "Category", "Profile",
     "builtin_profile_dir", "list_profiles", "load_profile", "profile_from_dict",
 ]
 
 MODES = ("walk", "bike", "drive")
-DEMAND_COLUMNS = ("pop_60plus", "pop_0_17", "population")
-RULE_KINDS = ("min_facilities", "area_per_households")
+#: The columns a category may count as its demand (its first group); see `circles.standards.GROUP_COLUMNS`.
+DEMAND_COLUMNS = GROUP_COLUMNS
 _KEYS = {  # the valid keys of every table of the TOML layout
     "profile": ("id", "label_zh", "label_en", "base", "sources", "unverified", "age_shares",
-                "speed_presets", "categories", "rules", "demand"),
+                "speed_presets", "groups", "categories", "rules", "demand"),
     "demand": ("max_people_per_m2_floor", "source"),
     "age_shares": ("pop_60plus", "pop_0_17", "source"),
     "speed_preset": ("speed_kmh", "label_zh", "label_en", "source"),
-    "category": ("label_zh", "label_en", "demand_column", "osm_tags", "aliases", "source", "tiers"),
+    "category": ("label_zh", "label_en", "demand_column", "groups", "osm_tags", "aliases", "source", "tiers"),
     "tier": ("label_zh", "label_en", "minutes", "distance_m", "mode", "speed_preset", "aliases",
              "source"),
-    "rule": ("kind", "category", "tier", "min_count", "min_area_m2_per_100_households",
-             "label_zh", "label_en", "source", "enabled"),
+    "rule": RULE_KEYS,
+    "group": GROUP_KEYS,
 }
 
 
@@ -93,25 +110,6 @@ class Tier:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A per-district requirement checked by the coverage step.
-
-    ``min_facilities``: at least ``min_count`` facilities of ``category`` (and ``tier``, when
-    given) per district. ``area_per_households``: at least ``min_area_m2_per_100_households``
-    square metres of ``category`` floor area per 100 households.
-    """
-
-    kind: str
-    category: str
-    tier: str | None
-    min_count: int | None
-    min_area_m2_per_100_households: float | None
-    label_zh: str
-    label_en: str
-    source: str
-
-
-@dataclass(frozen=True)
 class OsmRule:
     """One ``osm_tags`` rule: every condition must hold (``"k=v & k2!=v2"`` in the TOML).
 
@@ -133,7 +131,8 @@ class Category:
     """A service category (``elderly``, ``meal``, ``child``) with its tiers, demand and aliases.
 
     ``osm_tags`` are `OsmRule`s, any of which marks an OSM feature as this category; they are a
-    fallback, since OSM in China has few such features.
+    fallback, since OSM in China has few such features. ``groups`` are the demand groups the
+    category serves, ``demand_column`` first (e.g. 60+, then 80+ and people with disabilities).
     """
 
     id: str
@@ -144,6 +143,7 @@ class Category:
     osm_tags: tuple[OsmRule, ...]
     aliases: tuple[str, ...]
     source: str
+    groups: tuple[str, ...] = ()
 
     def tier(self, tier_id: str) -> Tier:
         """The tier with id ``tier_id``; `CirclesError` listing the valid ids when unknown."""
@@ -169,7 +169,9 @@ class Profile:
     """A complete, validated service profile; build it with `load_profile` or `profile_from_dict`.
 
     ``age_shares`` maps demand columns to population shares (e.g. ``{"pop_60plus": 0.187}``),
-    used when only total population is known; ``age_shares_source`` cites them.
+    used when only total population is known; ``age_shares_source`` cites them. ``groups`` holds
+    the demand groups' labels, census shares (for groups a population file does not give) and
+    whether they need step-free access; ``rules`` the standards checked by `circles.rules`.
     ``max_people_per_m2_floor`` caps the residents one building can receive when zone totals are
     spread onto buildings (people per m² of floor area, ``[demand]`` table; cited by
     ``max_people_per_m2_source``).
@@ -185,6 +187,7 @@ class Profile:
     unverified: tuple[str, ...]
     sources: tuple[str, ...]
     age_shares_source: str = ""
+    groups: tuple[Group, ...] = ()
     max_people_per_m2_floor: float = 0.1
     max_people_per_m2_source: str = ""
     _lookup: dict = field(init=False, repr=False, compare=False)
@@ -224,6 +227,22 @@ class Profile:
         valid = ", ".join(c.id for c in self.categories)
         raise CirclesError(f"profile '{self.id}' has no category {category_id!r}; "
                            f"valid categories: {valid}")
+
+    def group(self, group_id: str) -> Group:
+        """The demand group `group_id` (its labels, share and step-free need); built-in labels when not in the profile.
+
+        Examples
+        --------
+        >>> load_profile("15min").group("pop_80plus").step_free
+        True
+        """
+        for g in self.groups:
+            if g.id == group_id:
+                return g
+        if group_id in GROUP_COLUMNS:
+            return default_group(group_id)
+        raise CirclesError(f"profile '{self.id}' has no demand group {group_id!r}; valid groups: "
+                           + ", ".join(GROUP_COLUMNS))
 
     def lookup(self, value: str) -> frozenset[tuple[str, str | None]]:
         """Every ``(category_id, tier_id or None)`` a ledger value names, without raising.
@@ -302,7 +321,7 @@ class Profile:
             Travel speed (km/h) for every walking and cycling tier; drive tiers keep road speeds.
         """
         for name, number in (("minutes", minutes), ("speed_kmh", speed_kmh)):
-            if number is not None and not (_is_number(number) and number > 0):
+            if number is not None and not (is_number(number) and number > 0):
                 raise CirclesError(f"with_overrides: {name} must be a number > 0, got {number!r}; "
                                    f"e.g. {name}={15 if name == 'minutes' else 3.6}")
         categories = []
@@ -322,78 +341,11 @@ class Profile:
         return dataclasses.replace(self, categories=tuple(categories))
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-class _Checker:
-    """Reads values out of TOML tables, gathering every problem so they are raised at once."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
-
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(f"[{path}] {message}" if path else message)
-
-    def table(self, value: Any, path: str, kind: str | None = None) -> dict:
-        if not isinstance(value, dict):
-            self.fail(path, f"must be a table, got {value!r}; write it as [{path}]")
-            return {}
-        for key in value if kind else ():
-            if key not in _KEYS[kind]:
-                where = f"in [{path}]" if path else "at top level"
-                self.problems.append(f"unknown key {key!r} {where}; "
-                                     f"valid keys: {', '.join(_KEYS[kind])}")
-        return value
-
-    def entries(self, value: Any, path: str, kind: str) -> list[tuple[str, dict, str]]:
-        """``(id, table, path)`` of every sub-table of the table at ``path``, e.g. each tier."""
-        return [(name, self.table(value, f"{path}.{name}", kind), f"{path}.{name}")
-                for name, value in self.table(value, path).items()]
-
-    def text(self, table: dict, key: str, path: str, default: str | None = None) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or (default is None and not value.strip()):
-            self.fail(path, f"{key} must be a non-empty text, got {value!r}; e.g. {key} = \"...\"")
-            return ""
-        return value
-
-    def texts(self, table: dict, key: str, path: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            self.fail(path, f"{key} must be a list of texts, got {value!r}; "
-                            f"e.g. {key} = [\"日间照料中心\", \"day care\"]")
-            return ()
-        return tuple(value)
-
-    def number(self, table: dict, key: str, path: str, *, required: bool = True,
-               upper: float | None = None) -> float | None:
-        if key not in table:
-            if required:
-                self.fail(path, f"{key} is missing; add e.g. {key} = 15")
-            return None
-        value = table[key]
-        if not _is_number(value) or value <= 0 or (upper is not None and value >= upper):
-            bound = f"> 0 and < {upper}" if upper is not None else "> 0"
-            self.fail(path, f"{key} must be a number {bound}, got {value!r}")
-            return None
-        return float(value)
-
-    def choice(self, table: dict, key: str, path: str, allowed: tuple[str, ...],
-               default: str | None = None) -> str:
-        value = table.get(key, default)
-        if value not in allowed:
-            self.fail(path, f"{key} must be one of {', '.join(allowed)}, got {value!r}")
-            return ""
-        return value
-
-
 def _rebuild_profile(state: dict) -> Profile:
     return Profile(**{**state, "age_shares": MappingProxyType(dict(state["age_shares"]))})
 
 
-def _osm_tags(ck: _Checker, table: dict, path: str) -> tuple[OsmRule, ...]:
+def _osm_tags(ck: TableChecker, table: dict, path: str) -> tuple[OsmRule, ...]:
     rules = []
     for text in ck.texts(table, "osm_tags", path):
         conditions = []
@@ -411,7 +363,7 @@ def _osm_tags(ck: _Checker, table: dict, path: str) -> tuple[OsmRule, ...]:
     return tuple(rules)
 
 
-def _tier(ck: _Checker, tid: str, t: dict, path: str, presets: dict[str, SpeedPreset]) -> Tier:
+def _tier(ck: TableChecker, tid: str, t: dict, path: str, presets: dict[str, SpeedPreset]) -> Tier:
     if ("minutes" in t) == ("distance_m" in t):
         ck.fail(path, "give exactly one of minutes or distance_m, e.g. minutes = 15")
     minutes = ck.number(t, "minutes", path, required=False)
@@ -431,27 +383,35 @@ def _tier(ck: _Checker, tid: str, t: dict, path: str, presets: dict[str, SpeedPr
                 ck.text(t, "source", path, default=ck.source))
 
 
-def _rule(ck: _Checker, r: dict, path: str, categories: dict[str, Category]) -> Rule:
-    kind = ck.choice(r, "kind", path, RULE_KINDS)
-    cid = ck.choice(r, "category", path, tuple(categories))
-    tier = r.get("tier")
-    if tier is not None and cid and tier not in {t.id for t in categories[cid].tiers}:
-        ck.fail(path, f"tier {tier!r} is not a tier of category '{cid}'; valid tiers: "
-                      f"{', '.join(t.id for t in categories[cid].tiers)}")
-    count = r.get("min_count")
-    area = None
-    if kind == "min_facilities" and not (isinstance(count, int) and not isinstance(count, bool)
-                                         and count >= 1):
-        ck.fail(path, f"min_count must be a whole number >= 1, got {count!r}; e.g. min_count = 1")
-    if kind == "area_per_households":
-        area = ck.number(r, "min_area_m2_per_100_households", path)
-    wrong = {"min_facilities": "min_area_m2_per_100_households",
-             "area_per_households": "min_count"}.get(kind)
-    if wrong in r:
-        ck.fail(path, f"{wrong} does not apply to kind = {kind!r}; remove it")
-    return Rule(kind, cid, tier, count if kind == "min_facilities" else None, area,
-                ck.text(r, "label_zh", path), ck.text(r, "label_en", path),
-                ck.text(r, "source", path, default=ck.source))
+def _groups(ck: TableChecker, top: dict, categories: dict[str, Category]) -> tuple[Group, ...]:
+    """The ``[groups]`` tables; every group a category counts must be estimable (a share) when not given."""
+    groups = {gid: group_from_table(ck, gid, g, path)
+              for gid, g, path in ck.entries(top.get("groups", {}), "groups", "group")}
+    for cat in categories.values():
+        for gid in cat.groups:
+            if gid not in GROUP_COLUMNS:
+                ck.fail(f"categories.{cat.id}", f"groups: {gid!r} is not a demand group; use "
+                                                + ", ".join(GROUP_COLUMNS))
+            elif gid not in LEGACY_GROUPS and (gid not in groups or groups[gid].share is None):
+                ck.fail(f"categories.{cat.id}", f"group {gid!r} has no census share to estimate it where a "
+                                                f"population file lacks it; add [groups.{gid}] with share and source")
+    for g in groups.values():
+        if g.of not in LEGACY_GROUPS and g.of not in groups:
+            ck.fail(f"groups.{g.id}", f"of = {g.of!r} is not a group of this profile; e.g. of = \"population\"")
+    return tuple(groups.values())
+
+
+def _category(ck: TableChecker, cid: str, c: dict, path: str, presets: dict[str, SpeedPreset],
+              source: str) -> Category:
+    tiers = tuple(_tier(ck, tid, t, tpath, presets)
+                  for tid, t, tpath in ck.entries(c.get("tiers", {}), f"{path}.tiers", "tier"))
+    if not tiers:
+        ck.fail(path, f"needs at least one tier, e.g. [{path}.tiers.station] with minutes = 15")
+    demand = ck.choice(c, "demand_column", path, DEMAND_COLUMNS)
+    groups = tuple(dict.fromkeys((demand, *ck.texts(c, "groups", path)))) if demand else ()
+    return Category(cid, ck.text(c, "label_zh", path), ck.text(c, "label_en", path), tiers, demand,
+                    _osm_tags(ck, c, path), ck.texts(c, "aliases", path), ck.text(c, "source", path, source),
+                    groups)
 
 
 def profile_from_dict(data: Mapping[str, Any], *, source: str) -> Profile:
@@ -473,44 +433,36 @@ def profile_from_dict(data: Mapping[str, Any], *, source: str) -> Profile:
     if not isinstance(data, Mapping):
         raise CirclesError(f"{source}: a profile must be a table of keys, got {type(data).__name__}")
     data = _apply_base(dict(data), source, frozenset())
-    ck = _Checker(source)
+    ck = TableChecker(source, _KEYS)
     top = ck.table(data, "", "profile")
     presets = {}
     for pid, p, path in ck.entries(top.get("speed_presets", {}), "speed_presets", "speed_preset"):
         presets[pid] = SpeedPreset(pid, ck.number(p, "speed_kmh", path), ck.text(p, "label_zh", path),
                                    ck.text(p, "label_en", path), ck.text(p, "source", path, source))
-    categories: dict[str, Category] = {}
-    for cid, c, path in ck.entries(top.get("categories", {}), "categories", "category"):
-        tiers = tuple(_tier(ck, tid, t, tpath, presets)
-                      for tid, t, tpath in ck.entries(c.get("tiers", {}), f"{path}.tiers", "tier"))
-        if not tiers:
-            ck.fail(path, f"needs at least one tier, e.g. [{path}.tiers.station] with minutes = 15")
-        categories[cid] = Category(
-            cid, ck.text(c, "label_zh", path), ck.text(c, "label_en", path), tiers,
-            ck.choice(c, "demand_column", path, DEMAND_COLUMNS), _osm_tags(ck, c, path),
-            ck.texts(c, "aliases", path), ck.text(c, "source", path, source))
+    categories = {cid: _category(ck, cid, c, path, presets, source)
+                  for cid, c, path in ck.entries(top.get("categories", {}), "categories", "category")}
     if not top.get("categories"):
         ck.fail("", "no categories; add at least one table such as [categories.elderly]")
-    rules = []
-    for _, r, path in ck.entries(top.get("rules", {}), "rules", "rule"):
-        enabled = r.get("enabled", True)
-        if not isinstance(enabled, bool):
-            ck.fail(path, f"enabled must be true or false, got {enabled!r}")
-        rule = _rule(ck, r, path, categories)
-        if enabled is not False:
-            rules.append(rule)
     dem = ck.table(top.get("demand", {}), "demand", "demand")
     density = ck.number(dem, "max_people_per_m2_floor", "demand", required=False, upper=10.0)
     ages = ck.table(top.get("age_shares", {}), "age_shares", "age_shares")
     shares = {k: ck.number(ages, k, "age_shares", upper=1.0) for k in ("pop_60plus", "pop_0_17")
               if k in ages}
+    groups = _groups(ck, top, categories)
+    tier_ids = {cid: tuple(t.id for t in c.tiers) for cid, c in categories.items()}
+    known_groups = {g: None for g in (*LEGACY_GROUPS, *(g.id for g in groups))}
+    rules = []
+    for rid, r, path in ck.entries(top.get("rules", {}), "rules", "rule"):
+        rule = rule_from_table(ck, rid, r, path, tier_ids, known_groups)
+        if ck.flag(r, "enabled", path, default=True):
+            rules.append(rule)
     fields = dict(
         id=ck.text(top, "id", ""), label_zh=ck.text(top, "label_zh", ""),
         label_en=ck.text(top, "label_en", ""), categories=tuple(categories.values()),
         speed_presets=tuple(presets.values()), rules=tuple(rules),
         age_shares=MappingProxyType(shares), unverified=ck.texts(top, "unverified", ""),
         sources=ck.texts(top, "sources", ""),
-        age_shares_source=ck.text(ages, "source", "age_shares", source),
+        age_shares_source=ck.text(ages, "source", "age_shares", source), groups=groups,
         max_people_per_m2_floor=density if density is not None else 0.1,
         max_people_per_m2_source=ck.text(dem, "source", "demand", source) if dem else "")
     if ck.problems:
@@ -532,9 +484,10 @@ def _merge(base: dict, over: dict, source: str) -> dict:
             old = {k: v for k, v in old.items()
                    if not (k == "distance_m" and "minutes" in value)
                    and not (k == "minutes" and "distance_m" in value)}
-            if "source" not in value and "source" in old and any(
-                    not isinstance(v, dict) for v in value.values()):
-                value = {**value, "source": f"{source} (user override; base: {old['source']})"}
+            for cite in ("source", "citation"):  # a changed table without its own citation says whose it is
+                if cite not in value and cite in old and any(
+                        not isinstance(v, dict) for k, v in value.items() if k != "enabled"):
+                    value = {**value, cite: f"{source} (user override; base: {old[cite]})"}
             out[key] = _merge(old, value, source)
         elif key in ("sources", "unverified") and isinstance(value, list) and isinstance(old, list):
             out[key] = old + [v for v in value if v not in old]
@@ -565,8 +518,14 @@ def builtin_profile_dir() -> Path:
 
 
 def list_profiles() -> list[str]:
-    """Names of the built-in profiles, e.g. ``["15min", "gb50180", "rural"]``."""
-    return sorted(p.stem for p in builtin_profile_dir().glob("*.toml"))
+    """Names of the built-in profiles: the general ones, then the local systems built on them.
+
+    ``["15min", "gb50180", "rural", "beilun", "ningxia", "xian"]``: a profile with a ``base``
+    (a city's or region's system, from the seed documents) comes after the general profiles.
+    """
+    paths = sorted(builtin_profile_dir().glob("*.toml"))
+    derived = {p.stem for p in paths if re.search(r"^base\s*=", p.read_text(encoding="utf-8"), re.MULTILINE)}
+    return [p.stem for p in paths if p.stem not in derived] + sorted(derived)
 
 
 def _locate(name_or_path: str | Path, relative_to: Path | None = None) -> Path:

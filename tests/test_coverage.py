@@ -207,3 +207,55 @@ def test_off_network_facility_is_named_in_the_warnings(grid):
     assert any("1 facility lies more than 200 m" in w and "f0" in w for w in r.warnings)
     # it still serves from the nearest street point: the unit on that street is covered
     assert bool(r.demand["covered_elderly"].iloc[0]) is True
+
+
+# ---------------------------------------------------------------- need groups and step-free access
+def test_step_free_groups_are_served_only_by_facilities_passing_the_lift_rule(grid):
+    fac, dem = _frames([(0, 0), (1000, 1000)], [(100, 100), (900, 900)])
+    dem["pop_80plus"] = [5, 7]
+    dem["pop_disabled"] = [3, 4]
+    plain = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    fac["floor"] = [3.0, 1.0]  # the first station is on the third floor without a lift
+    fac["lift"] = pd.array([False, False], dtype="boolean")
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    e = r.category("elderly")
+    # the category's own figures (60+) count every facility: unchanged by the lift rule
+    assert (e.demand_total, e.demand_covered) == (plain.category("elderly").demand_total,
+                                                  plain.category("elderly").demand_covered) == (41, 41)
+    assert e.group("pop_60plus").demand_covered == 41
+    assert (e.group("pop_80plus").demand_total, e.group("pop_80plus").demand_covered) == (12, 7)
+    assert (e.group("pop_disabled").demand_covered, e.group("pop_disabled").step_free) == (4, True)
+    assert plain.category("elderly").group("pop_80plus").demand_covered == 12  # no floor known: served
+    assert r.demand["covered_step_free_elderly"].tolist() == [False, True]
+    assert r.demand["covered_elderly"].tolist() == [True, True]
+    assert any("without a lift" in w and "JGJ 450-2018" in w for w in r.warnings)
+    flagged = r.rules.facilities
+    assert flagged.loc[flagged["rule_id"] == "elderly_lift", "ok"].tolist() == [False, True]
+
+
+def test_missing_groups_are_estimated_and_flagged(grid):
+    fac, dem = _frames([(0, 0)], [(100, 100), (200, 200)], cats=("meal",))
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    assert r.demand["pop_80plus"].tolist() == [round(100 * 0.0254)] * 2
+    assert r.demand["estimated_pop_assistance"].tolist() == [True, True]
+    meal = r.category("meal")
+    assert meal.groups[1].group == "pop_assistance" and meal.groups[1].estimated == 1.0
+    assert meal.groups[0].estimated == 0.0
+    dem["pop_assistance"] = [4, np.nan]  # one given, one blank: only the blank one is estimated
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE)
+    assert r.demand["pop_assistance"].tolist() == [4, 3]
+    assert r.demand["estimated_pop_assistance"].tolist() == [False, True]
+    assert r.category("meal").group("pop_assistance").estimated == pytest.approx(3 / 7, abs=1e-4)
+
+
+def test_street_rules_keep_their_rows_in_the_districts_table(grid):
+    fac, dem = _frames([(0, 0)], [(100, 100)])
+    fac.loc[0, "tier"] = "centre"
+    box = shapely.box(*lonlat(-50, -50), *lonlat(1050, 1050))
+    districts = gpd.GeoDataFrame({"street": ["一街道"]}, geometry=[box], crs="EPSG:4326")
+    r = assess({"walk": grid}, fac, dem, profile=PROFILE, districts=districts, district_col="street",
+               area_name="一区")
+    legacy = r.districts[r.districts["rule"].notna()]
+    new = r.rules.units[r.rules.units["scope"] == "street"]
+    assert len(legacy) == len(new) and list(legacy["rule_ok"]) == list(new["ok"])
+    assert r.unit_districts.tolist() == ["一街道"] and r.facility_districts.tolist() == ["一街道"]

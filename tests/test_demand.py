@@ -53,7 +53,7 @@ def test_read_csv_with_chinese_headers(tmp_path, encoding):
     demand = read_population(path)
     u = demand.units
     assert isinstance(demand, Demand) and demand.source == "xiaoqu.csv"
-    assert list(u.columns) == [*CANONICAL, "district", "geometry"]
+    assert list(u.columns) == [*CANONICAL, "district", "estimated_pop_60plus", "estimated_pop_0_17", "geometry"]
     assert u["demand_id"].tolist() == ["X1", "X2", "X3"]
     assert u["name"].tolist() == ["蓝旗营小区", "华清嘉园", "五道口宿舍"]
     assert u["district"].tolist() == ["清华园街道", "学院路街道", "学院路街道"]
@@ -509,3 +509,82 @@ def test_estimate_from_buildings_by_hand_and_on_wudaokou():
     real = estimate_from_buildings(read_buildings(shared_data("osm/beijing_haidian_wudaokou.osm")))
     assert len(real) == 117 + 6 + 24  # residential, apartments, dormitory
     assert real.total_population == real.units["population"].sum() > 10_000
+
+
+# ---------------------------------------------------------------------------------------------
+# need groups, households, community and new/existing areas
+# ---------------------------------------------------------------------------------------------
+GROUP_TABLE = pd.DataFrame({
+    "小区名称": ["蓝旗营", "华清嘉园", "五道口宿舍"], "经度": [116.32, 116.33, 116.34], "纬度": [40.0, 40.0, 40.0],
+    "常住人口": [3200, 5400, 800], "60岁以上": [610, 900, 95], "0-17岁": [400, 1000, 60],
+    "80岁及以上": [120, "", 20], "残疾人数": [40, 70, 9], "特困/低保": [15, 30, 2], "0-3岁婴幼儿": [60, 150, 5],
+    "户数": ["1,220", 2050, ""], "所属社区": ["蓝旗营社区", "华清嘉园社区", "蓝旗营社区"], "新建/既有": ["老旧", "新建", ""],
+})
+
+
+def test_group_household_community_and_area_columns_are_read():
+    u = demand_from_frame(GROUP_TABLE, source_name="人口.csv").units
+    assert u["pop_80plus"].tolist()[0] == 120 and np.isnan(u["pop_80plus"].iloc[1])  # blank: estimated later
+    assert u["pop_disabled"].tolist() == [40, 70, 9] and u["pop_assistance"].tolist() == [15, 30, 2]
+    assert u["pop_0_3"].tolist() == [60, 150, 5]
+    assert u["households"].tolist()[:2] == [1220, 2050] and np.isnan(u["households"].iloc[2])
+    assert u["community"].tolist() == ["蓝旗营社区", "华清嘉园社区", "蓝旗营社区"]
+    assert u["area_type"].tolist()[:2] == ["existing", "new"] and pd.isna(u["area_type"].iloc[2])
+    english = GROUP_TABLE.rename(columns={"80岁及以上": "pop_80plus", "残疾人数": "disabled", "户数": "households",
+                                          "所属社区": "community", "新建/既有": "area_type"})
+    english["area_type"] = ["existing", "new", ""]
+    assert demand_from_frame(english, source_name="pop.csv").units["area_type"].tolist()[:2] == ["existing", "new"]
+
+
+def test_bad_group_values_are_one_error_naming_every_row():
+    bad = GROUP_TABLE.copy()
+    bad["80岁及以上"] = [700, "", 20]  # more than the 610 people aged 60+
+    bad["户数"] = ["1,220", "很多", -3]
+    bad["0-3岁婴幼儿"] = [60, 2000, 5]  # more than the 1,000 aged 0-17
+    bad["新建/既有"] = ["老旧", "半新", ""]
+    with pytest.raises(CirclesError) as info:
+        demand_from_frame(bad.set_axis(pd.RangeIndex(2, 5, name="row")), source_name="人口.csv")
+    message = str(info.value)
+    assert message.startswith("人口.csv: 5 bad values")
+    for part in ("row 2 column '80岁及以上': 700 is more than the 60岁以上 610", "row 3 column '户数': '很多'",
+                 "row 4 column '户数': -3 is negative", "row 3 column '0-3岁婴幼儿': 2000 is more than the 0-17岁 1000",
+                 "row 3 column '新建/既有': '半新' is neither a new nor an existing area"):
+        assert part in message, part
+
+
+def test_readers_flag_estimated_age_groups():
+    d = demand_from_frame(GROUP_TABLE.drop(columns=["0-17岁"]), source_name="t")
+    assert d.units["estimated_pop_0_17"].all() and "estimated_pop_60plus" not in d.units
+
+
+def test_complete_groups_estimates_with_the_profiles_shares():
+    from circles.demand.groups import complete_groups, estimated_share
+    from circles.profiles import load_profile
+
+    units = demand_from_frame(GROUP_TABLE, source_name="t").units
+    done, counts = complete_groups(units, load_profile("15min"), ["pop_80plus", "pop_disabled"])
+    assert counts == {"pop_80plus": 1}  # the blank cell only; disabled is given for every unit
+    assert done["pop_80plus"].tolist() == [120, round(5400 * 0.0254), 20]
+    assert done["estimated_pop_80plus"].tolist() == [False, True, False]
+    assert estimated_share(done, "pop_80plus") == pytest.approx(137 / (120 + 137 + 20))
+    assert estimated_share(done, "pop_disabled") == 0.0
+    few = pd.DataFrame({"population": [100], "pop_60plus": [1], "pop_0_17": [0]})
+    capped, _ = complete_groups(few, load_profile("15min"), ["pop_80plus", "pop_0_3"])
+    assert capped["pop_80plus"].tolist() == [1] and capped["pop_0_3"].tolist() == [0]  # never above 60+ / 0-17
+    with pytest.raises(CirclesError, match="gives no share"):
+        complete_groups(few.drop(columns="pop_60plus"), load_profile("15min"), ["pop_60plus"])
+
+
+def test_households_on_real_streets_spread_with_groups():
+    """Real Beijing streets: units placed from street totals carry the groups the profile counts once assessed."""
+    from circles.demand.groups import complete_groups
+    from circles.profiles import load_profile
+
+    streets = gpd.read_file(shared_data("population/beijing_streets/beijing_streets_worldpop.gpkg"))
+    hd = streets[streets["county"] == "海淀区"].head(5)
+    units = hd.assign(geometry=hd.geometry.representative_point(), 户数=(hd["population"] / 2.62).round())
+    d = demand_from_frame(units[["street", "population", "户数", "geometry"]], source_name="streets").units
+    assert d["households"].sum() == pytest.approx((hd["population"] / 2.62).round().sum())
+    done, _ = complete_groups(d, load_profile("15min"), ["pop_80plus", "pop_disabled", "pop_assistance"])
+    assert (done["pop_disabled"] == np.rint(d["population"] * 0.0634)).all()
+    assert done[["estimated_pop_80plus", "estimated_pop_60plus"]].all().all()

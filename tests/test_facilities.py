@@ -662,10 +662,92 @@ def test_problems_table_names_row_value_and_fix_and_is_safe_in_excel(tmp_path, p
     assert all(not cell[:1] in ("=", "+", "-", "@") for r in back for cell in r if cell)
 
 
-@pytest.mark.parametrize("module", ["categories", "coordinates", "ledger", "report"])
+@pytest.mark.parametrize("module", ["attributes", "categories", "coordinates", "ledger", "report"])
 def test_docstring_examples(module):
     import doctest
     import importlib
 
     mod = importlib.import_module(f"circles.facilities.{module}")
     assert doctest.testmod(mod, extraglobs={"pd": pd, "load_profile": load_profile}).failed == 0
+
+
+# ---------------------------------------------------------------- attributes the standards need
+ATTRS = pd.DataFrame({
+    "名称": ["五道口社区养老服务站", "学院路综合体", "成府路助餐点"],
+    "类型": ["日间照料中心", "社区嵌入式服务设施", "老年助餐点"],
+    "经度": ["116.3376", "116.3400", "116.3420"], "纬度": ["39.9925", "39.9930", "39.9940"],
+    "座位": ["", "", "40座"], "建筑面积(㎡)": ["320", "1,200", "80"],
+    "楼层": ["2层", "1-3层", "首层"], "电梯": ["无", "有", ""],
+    "服务功能": ["日间照料、助浴", "助餐；托育、儿童托管 康复", ""],
+    "开放时间": ["周一至周五 08:00-17:30", "08:00-12:00, 14:00-20:00", ""], "每周开放天数": ["", "7", "6"],
+    "所属社区": ["五道口社区", "", "成府路社区"],
+})
+
+
+def test_attributes_read_and_carried_through():
+    from circles.profiles import load_profile as lp
+
+    fac = ledger_from_frame(ATTRS, source_name="台账.csv", profile=lp("xian")).facilities
+    assert list(fac.columns) == [*FACILITY_COLUMNS, "geometry"]
+    assert fac["tier"].tolist() == ["station", "embedded", "point"]
+    assert fac["floor"].tolist() == [2.0, 3.0, 1.0]  # rooms on floors 1-3: the highest counts
+    assert fac["lift"].tolist() == [False, True, pd.NA]
+    assert fac["functions"].tolist()[:2] == ["养老服务", "社区助餐、婴幼儿托育、儿童托管、养老服务"]
+    assert pd.isna(fac["functions"].iloc[2])
+    assert fac["hours_per_day"].tolist()[:2] == [9.5, 10.0] and np.isnan(fac["hours_per_day"].iloc[2])
+    assert fac["days_per_week"].tolist() == [5.0, 7.0, 6.0]  # 周一至周五 read from the opening hours
+    assert fac["area_m2"].tolist() == [320.0, 1200.0, 80.0] and fac["capacity"].iloc[2] == 40
+    assert fac["community"].tolist()[0] == "五道口社区" and pd.isna(fac["community"].iloc[1])
+
+
+def test_english_attribute_headers():
+    en = ATTRS.rename(columns={"楼层": "floor", "电梯": "lift", "服务功能": "functions", "开放时间": "opening_hours",
+                               "每周开放天数": "days_per_week", "所属社区": "community", "建筑面积(㎡)": "area_m2"})
+    en["lift"] = ["no", "yes", ""]
+    en["functions"] = ["day care, meals", "meals; infant care; after-school care", ""]
+    fac = ledger_from_frame(en, source_name="ledger.csv", profile=load_profile("xian")).facilities
+    assert fac["lift"].tolist() == [False, True, pd.NA]
+    assert fac["functions"].iloc[1] == "社区助餐、婴幼儿托育、儿童托管"
+
+
+def test_bad_attribute_values_are_one_error_naming_every_row():
+    bad = ATTRS.copy()
+    bad.loc[0, "楼层"] = "顶楼"
+    bad.loc[1, "电梯"] = "可能"
+    bad.loc[2, "服务功能"] = "助餐、跳舞"
+    bad.loc[2, "开放时间"] = "上午"
+    bad.loc[1, "建筑面积(㎡)"] = "-5"
+    with pytest.raises(LedgerError) as info:
+        ledger_from_frame(bad, source_name="台账.csv", profile=load_profile("xian"))
+    message = str(info.value)
+    assert message.startswith("台账.csv: 5 bad attribute values")
+    for part in ("row 2 column '楼层': '顶楼' is not a floor", "row 3 column '电梯': '可能' is not 有 or 无",
+                 "row 4 column '服务功能': 跳舞 is not a service function", "row 4 column '开放时间'",
+                 "row 3 column '建筑面积(㎡)': -5 is negative"):
+        assert part in message, part
+    assert "\n" not in message
+    assert {p.kind for p in info.value.problems} >= {"bad_attribute"}
+
+
+@pytest.mark.parametrize("text, floor", [("1", 1), ("3层", 3), ("三楼", 3), ("F2", 2), ("2F", 2), ("首层", 1),
+                                         ("1至2层", 2), ("十二层", 12), ("地下一层", -1), ("B1", -1), ("-2", -2)])
+def test_floor_words(text, floor):
+    from circles.facilities.attributes import parse_floor_text
+
+    assert parse_floor_text(text) == floor
+
+
+def test_ledger_attributes_on_real_wudaokou_places():
+    from network.features import read_osm_features
+
+    feats = read_osm_features(shared_data("osm/beijing_haidian_wudaokou.osm"))
+    named = feats[feats["name"].notna() & (feats["kind"] == "building")].head(12)
+    p = named.geometry.representative_point()
+    table = pd.DataFrame({"名称": named["name"].to_numpy(), "类型": "日间照料中心", "经度": p.x, "纬度": p.y,
+                          "建筑面积": [str(100 + 10 * i) for i in range(len(named))],
+                          "楼层": ["1", "2", "3层"] * (len(named) // 3) + ["1"] * (len(named) % 3),
+                          "电梯": ["有", "无"] * (len(named) // 2) + ["无"] * (len(named) % 2)})
+    fac = ledger_from_frame(table, source_name="五道口.csv", profile=load_profile()).facilities
+    assert len(fac) == len(named) and fac["name"].tolist() == named["name"].tolist()
+    assert fac["area_m2"].sum() == sum(100 + 10 * i for i in range(len(named)))
+    assert fac["floor"].tolist()[:3] == [1.0, 2.0, 3.0] and fac["lift"].tolist()[:2] == [True, False]

@@ -71,6 +71,11 @@ def test_batch_and_analyze_give_the_same_figures_for_every_street(beijing):
     for col in ("demand_total", "demand_covered", "facilities", "coverage", "inside_share"):
         np.testing.assert_allclose(merged[f"{col}_b"], merged[f"{col}_a"], rtol=0.01, err_msg=col)
     assert a["district"].str.endswith(("街道", "镇")).all()  # names, never row numbers
+    rules_b = pd.read_csv(root / "batch" / "rules.csv", encoding="utf-8-sig")
+    rules_a = pd.read_csv(root / "analyze" / "rules.csv", encoding="utf-8-sig")
+    key = ["rule_id", "unit"]
+    pd.testing.assert_frame_equal(rules_b.sort_values(key).reset_index(drop=True),
+                                  rules_a.sort_values(key).reset_index(drop=True))  # the same rule checks
     access = pd.read_csv(root / "analyze" / "access.csv", encoding="utf-8-sig")
     assert not access["district"].astype(str).str.fullmatch(r"\d+").any()
 

@@ -32,11 +32,15 @@ def write(tmp_path, text: str, name: str = "my.toml"):
 # ---------------------------------------------------------------- built-in profiles
 
 def test_list_profiles():
-    assert list_profiles() == ["15min", "gb50180", "rural"]
+    # the general profiles first, then the seeds' local systems built on them
+    assert list_profiles() == ["15min", "gb50180", "rural", "beilun", "ningxia", "xian"]
     assert (builtin_profile_dir() / "15min.toml").is_file()
 
 
-@pytest.mark.parametrize("name", ["15min", "gb50180", "rural"])
+ALL = ["15min", "gb50180", "rural", "beilun", "ningxia", "xian"]
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_builtin_loads_with_bilingual_labels_and_sources(name):
     profile = load_profile(name)
     assert profile.id == name
@@ -273,7 +277,7 @@ enabled = false
     point = profile.category("meal").tier("point")
     assert (profile.id, point.minutes, point.distance_m, point.source) == ("city", None, 500, "city plan")
     assert point.threshold_minutes() == pytest.approx(500 / 1.0 / 60)
-    assert [r.kind for r in profile.rules] == ["min_facilities", "min_facilities"]
+    assert [r.kind for r in profile.rules] == ["min_facilities", "min_facilities", "lift"]
     assert profile.unverified[-1] == "our own guess" and len(profile.unverified) > 1
 
 
@@ -342,15 +346,15 @@ def test_invalid_tier_values_name_the_key(tmp_path, line, expected):
 
 
 @pytest.mark.parametrize("toml, expected", [
-    ('[categories.elderly]\ndemand_column = "pop_80plus"', "demand_column must be one of pop_60plus"),
+    ('[categories.elderly]\ndemand_column = "pop_90plus"', "demand_column must be one of population, pop_60plus"),
     ('[categories.elderly]\nosm_tags = ["amenity"]', 'must look like "key=value"'),
     ('[categories.elderly]\nosm_tags = ["amenity=social_facility & "]', 'with "&" between conditions'),
     ("[speed_presets.elderly]\nspeed_kmh = 0", r"\[speed_presets.elderly\] speed_kmh must be a number > 0"),
     ("[age_shares]\npop_60plus = 18.7", r"pop_60plus must be a number > 0 and < 1.0, got 18.7"),
     ('[rules.elderly_centre_per_street]\ntier = "hub"', "tier 'hub' is not a tier of category 'elderly'"),
     ("[rules.elderly_centre_per_street]\nmin_count = 0", "min_count must be a whole number >= 1, got 0"),
-    ('[rules.x]\nkind = "max_distance"\ncategory = "elderly"\nlabel_zh = "x"\nlabel_en = "x"',
-     "kind must be one of min_facilities, area_per_households"),
+    ('[rules.x]\nkind = "max_distance"\ncategory = "elderly"\nlabel_zh = "x"\nlabel_en = "x"\ncitation = "x"',
+     "kind must be one of min_facilities, area_per_households, integrated_facility, lift"),
     ('[categories.elderly.tiers.centre]\nmode = "drive"\ndistance_m = 900',
      "a drive tier needs minutes, not distance_m"),
     ('[categories.elderly]\nlabel_en = ""', "label_en must be a non-empty text"),
@@ -416,3 +420,95 @@ def test_profiles_pickle_for_worker_processes():
         assert dict(q.age_shares) == dict(p.age_shares)
         with pytest.raises(TypeError):
             q.age_shares["pop_60plus"] = 0.5  # still read-only
+
+
+# ---------------------------------------------------------------- need groups, rules as data, the seeds' systems
+
+def test_need_groups_of_the_default_profile(default):
+    assert default.category("elderly").groups == ("pop_60plus", "pop_80plus", "pop_disabled")
+    assert default.category("meal").groups == ("pop_60plus", "pop_assistance")
+    assert default.category("child").groups == ("pop_0_17",)
+    assert [g.id for g in default.groups if g.step_free] == ["pop_80plus", "pop_disabled"]
+    disabled = default.group("pop_disabled")
+    assert disabled.share == pytest.approx(0.0634) and "6.34%" in disabled.source
+    assert default.group("pop_60plus").label_zh == "60岁及以上老年人"  # built-in labels for the age columns
+    assert load_profile("xian").category("child").groups == ("pop_0_17", "pop_0_3")
+    with pytest.raises(CirclesError, match="no demand group 'pop_90plus'"):
+        default.group("pop_90plus")
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ('[groups.pop_90plus]\nlabel_zh = "x"', "unknown group 'pop_90plus'"),
+    ('[groups.pop_80plus]\nshare = 0.03\nsource = ""', "a share needs its source"),
+    ('[groups.pop_60plus]\nshare = 0.2\nsource = "x"', r"the share of pop_60plus is set in \[age_shares\]"),
+    ('[categories.child]\ngroups = ["pop_0_17", "pop_teen"]', "'pop_teen' is not a demand group"),
+    ('[groups.pop_0_3]\nshare = 0.03\nsource = "x"\nof = "pop_0_3"', "cannot be a share of itself"),
+])
+def test_invalid_groups(tmp_path, toml, expected):
+    with pytest.raises(CirclesError, match=expected):
+        load_profile(write(tmp_path, f'base = "15min"\n{toml}\n'))
+
+
+def test_a_group_without_a_share_cannot_be_served(tmp_path):
+    text = (builtin_profile_dir() / "15min.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    del data["groups"]["pop_80plus"]
+    with pytest.raises(CirclesError, match=r"group 'pop_80plus' has no census share.*\[groups.pop_80plus\]"):
+        profile_from_dict(data, source="x")
+
+
+def test_rules_carry_id_scope_kind_and_citation(default):
+    ids = [r.id for r in default.rules]
+    assert ids == ["elderly_centre_per_street", "child_station_per_township", "elderly_area_per_100_households",
+                   "elderly_lift"]
+    centre, _, area, lift = default.rules
+    assert (centre.scope, centre.kind, centre.tier, centre.substitutes) == ("street", "min_facilities", "centre", ())
+    assert "每个城市街道办辖区至少建设1所" in centre.citation  # verbatim from the Xi'an seed
+    assert (area.min_area_m2_per_100_households, area.min_area_m2_per_100_households_new) == (20, 30)
+    assert "每百户不少于二十平方米" in area.citation  # verbatim from the Beilun seed
+    assert (lift.kind, lift.scope) == ("lift", "facility") and "5.6.4" in lift.citation
+    assert centre.source == centre.citation
+
+
+def test_user_override_of_a_rule_is_marked(tmp_path):
+    path = write(tmp_path, 'base = "15min"\n[rules.elderly_centre_per_street]\nmin_count = 2\n')
+    rule = load_profile(path).rules[0]
+    assert rule.min_count == 2 and rule.citation.startswith(f"{path} (user override; base: 西安市民政局")
+
+
+def test_the_seeds_resolve_what_was_unverified():
+    default = " ".join(load_profile("15min").unverified)
+    assert "rules.elderly_centre_per_street" not in default  # Xi'an's one centre per street is quoted now
+    assert "Ningbo Beilun source" not in default  # Beilun's 20 m² per 100 households is quoted now
+    rural = " ".join(load_profile("rural").unverified)
+    assert "Dianjiang" not in rural and "no citable text" not in rural
+    assert not any("UNVERIFIED, no citable text retrieved" in s for s in load_profile("rural").sources)
+
+
+@pytest.mark.parametrize("name, seed, tiers", [
+    ("xian", "西安新闻广播", {"elderly": ["centre", "station", "embedded"]}),
+    ("beilun", "北仑区民政局", {"elderly": ["centre", "station", "point"]}),
+    ("ningxia", "宁夏", {"child": ["station", "home", "county", "city"]}),
+])
+def test_the_seeds_systems_as_profiles(name, seed, tiers):
+    p = load_profile(name)
+    assert p.id == name
+    for cat, ids in tiers.items():
+        assert [t.id for t in p.category(cat).tiers] == ids
+    assert any(seed in r.citation for r in p.rules)
+    # Ningxia's township workstations are a Ningxia rule, switched off in the other cities' profiles
+    assert ("child_station_per_township" in [r.id for r in p.rules]) == (name == "ningxia")
+    if name == "ningxia":
+        target = next(r for r in p.rules if r.kind == "coverage_target")
+        assert (target.scope, target.of_scope, target.min_share, target.deadline) == ("city", "county", 0.75,
+                                                                                    "2024-12-31")
+        assert "覆盖率达到75%" in target.citation
+        rural = load_profile("rural").category("elderly").tier("centre")
+        assert p.category("elderly").tier("centre").mode == rural.mode  # the rural tiers are issue 18's
+    if name == "xian":
+        complex_ = next(r for r in p.rules if r.kind == "integrated_facility")
+        assert (complex_.min_area_m2, complex_.min_functions, complex_.min_core_functions) == (600, 3, 2)
+        assert complex_.core_functions == ("elderly_care", "infant_care", "child_care", "meals")
+        assert p.match_category("社区嵌入式服务综合体") == ("elderly", "embedded")
+    if name == "beilun":
+        assert p.match_category("居家养老服务网点") == ("elderly", "point")

@@ -228,9 +228,22 @@ def run_batch(
            "failed_districts": {o.name: o.cause for o in failed},
            "district_seconds": {o.name: o.seconds for o in ordered if o.status == "ok"},
            "district_cpu_seconds": {o.name: o.cpu_seconds for o in ordered if o.status == "ok"}}
-    paths = write_combined(out, combined, ordered, table, profile, lang, run)
+    paths = write_combined(out, combined, ordered, table, profile, lang, run, _whole_run_rules(prepared, table))
     return BatchResult(table=combined, outcomes=ordered, outside=prepared.districts_outside, paths=tuple(paths),
                        seconds=seconds)
+
+
+def _whole_run_rules(prepared: Any, districts: gpd.GeoDataFrame) -> Any:
+    """The profile's rules over every district at once (county and city rules need them together)."""
+    import shapely
+
+    from circles.rules import check_rules
+
+    demand = prepared.demand.copy()
+    area = shapely.union_all(districts.geometry.dropna().to_numpy())
+    demand["inside"] = shapely.contains_xy(area, demand["lon"].to_numpy(float), demand["lat"].to_numpy(float))
+    return check_rules(prepared.profile, prepared.facilities, demand[demand["inside"]], districts=districts,
+                       district_col="name")
 
 
 def _fingerprint_base(prepared: Any) -> str:

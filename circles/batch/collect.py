@@ -58,12 +58,19 @@ def read_marker(folder: Path, fingerprint: str) -> DistrictOutcome | None:
 
 
 def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOutcome], districts: gpd.GeoDataFrame,
-                   profile: Any, lang: str, run: dict[str, Any]) -> list[Path]:
-    """districts.csv/.xlsx/.geojson, rules.csv, summary_map.html, errors.log and batch.json, replaced together."""
+                   profile: Any, lang: str, run: dict[str, Any], rule_checks: Any = None) -> list[Path]:
+    """districts.csv/.xlsx/.geojson, rules.csv, facility_rules.csv, summary_map.html, errors.log and batch.json.
+
+    `rule_checks` (`circles.rules.RuleChecks` over the whole run: county and city rules need every
+    district at once) gives rules.csv and facility_rules.csv; without it, the districts' own rows.
+    """
     from circles.outputs import csv_bytes, districts_geojson, districts_map_page, districts_workbook, write_files
     from circles.outputs.geojson import json_bytes
 
-    rules = pd.DataFrame([r for o in outcomes for r in o.rules], columns=list(RULE_COLUMNS))
+    if rule_checks is not None:
+        rules = rule_checks.table(lang)
+    else:
+        rules = pd.DataFrame([r for o in outcomes for r in o.rules], columns=list(RULE_COLUMNS))
     collection = districts_geojson(districts, table, profile)
     for f, row in zip(collection["features"], districts.itertuples()):
         f["properties"]["inside_share"] = float(row.inside_share)
@@ -73,6 +80,7 @@ def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOu
     files = {
         "districts.csv": csv_bytes(table),
         "rules.csv": csv_bytes(rules),
+        **({"facility_rules.csv": csv_bytes(rule_checks.facility_table(lang))} if rule_checks is not None else {}),
         "districts.xlsx": districts_workbook(table, lang),
         "districts.geojson": json_bytes(collection),
         "summary_map.html": (districts_map_page(collection, profile, lang) if has_geometry

@@ -13,6 +13,7 @@ import pyproj
 import shapely
 
 from circles.demand.apportion import apportion, apportion_ages, zone_age_totals
+from circles.demand.groups import estimated_column
 from circles.demand.model import AGE_COLUMNS, POPULATION_COLUMNS, Demand
 from circles.demand.values import age_note, check_age_shares, check_gdf, clean_text, is_real, list_columns
 from circles.errors import InputError
@@ -120,6 +121,8 @@ def estimate_from_buildings(
     units["population"] = apportion(total, floor)
     age_totals = zone_age_totals(total, {}, shares)
     units["pop_60plus"], units["pop_0_17"] = apportion_ages(units["population"].to_numpy(), age_totals)
+    for age in AGE_COLUMNS:  # always from shares: buildings carry no age groups
+        units[estimated_column(age)] = True
     n_default = int(np.isnan(b["levels_given"][idx]).sum())
     notes.insert(
         0,
@@ -210,10 +213,12 @@ def finish_units(pieces: list[pd.DataFrame], metric: pyproj.CRS, *, with_distric
     if with_district:
         columns.append("district")
     columns += ["basis", "floor_area_m2", "road_length_m"]
+    columns += [c for c in dict.fromkeys(c for p in pieces for c in p.columns) if c.startswith("estimated_")]
     if not any(len(p) for p in pieces):
         floats = ("lon", "lat", "floor_area_m2", "road_length_m")
         empty = pd.DataFrame({
-            c: pd.Series(dtype=np.int64 if c in POPULATION_COLUMNS else np.float64 if c in floats else object)
+            c: pd.Series(dtype=np.int64 if c in POPULATION_COLUMNS else np.float64 if c in floats
+                         else bool if c.startswith("estimated_") else object)
             for c in columns
         })
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")

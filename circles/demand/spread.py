@@ -20,6 +20,7 @@ import shapely
 
 from circles.demand.apportion import apportion, apportion_ages, zone_age_totals
 from circles.demand.buildings import check_levels_table, finish_units, metric_crs, prepare_buildings
+from circles.demand.groups import estimated_column
 from circles.demand.model import AGE_COLUMNS, ZONE_COLUMNS, Demand
 from circles.demand.values import (
     age_note,
@@ -189,6 +190,8 @@ def spread_zone_totals(
         age_totals = zone_age_totals(placed, {a: v * placed / total if total else v
                                               for a, v in zone_age_values.items()}, shares)
         units["pop_60plus"], units["pop_0_17"] = apportion_ages(units["population"].to_numpy(), age_totals)
+        for age in AGE_COLUMNS:  # from the profile's shares where the zone does not give the group
+            units[estimated_column(age)] = not np.isfinite(zone_age_values.get(age, np.nan))
         pieces.append(units)
 
     notes = _spread_notes(notes, pieces, unplaced, figures, parts, population_col=population_col, shares=shares,

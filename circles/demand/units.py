@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from circles.demand.apportion import apportion
+from circles.demand.groups import EXTRA_GROUPS, GROUP_CAPS, estimated_column
 from circles.demand.model import AGE_COLUMNS, POPULATION_COLUMNS, Demand
 from circles.demand.values import (
     ALIASES,
@@ -30,8 +31,9 @@ from circles.demand.values import (
 )
 from circles.errors import InputError
 from circles.inputs.dropped import DroppedRow
+from circles.standards import AREA_TYPES, area_type
 from circles.inputs.tables import TABLE_SUFFIXES, read_table, row_skip_reasons
-from circles.inputs.text import norm_header, number_text
+from circles.inputs.text import norm_header
 from circles.inputs.vectors import VECTOR_SUFFIXES, read_vector
 
 __all__ = ["DROP_REASONS", "demand_from_frame", "read_population"]
@@ -61,8 +63,10 @@ def read_population(
     have a CRS and may hold points or polygons (a 小区 outline becomes its
     representative point, which is always inside it). Column names are matched without
     regard to case, spaces or a trailing unit in brackets (``常住人口（人）``); see `ALIASES`.
-    The rules for values are those of `demand_from_frame`. Bad values are reported by
-    spreadsheet row (the header is row 1) or by feature number (from 1).
+    Optional columns: 所属街道, 社区 (community), 户数 (households), 新建/既有 (area type) and the need
+    groups 80岁及以上, 残疾人, 特困/低保, 0-3岁 (see `ALIASES`). The rules for values are those of
+    `demand_from_frame`. Bad values are reported by spreadsheet row (the header is row 1) or by
+    feature number (from 1).
 
     Parameters
     ----------
@@ -133,7 +137,11 @@ def demand_from_frame(
     - **Population** is required, numeric and ≥ 0; thousands separators (``1,234``) are
       accepted. The age columns, where given, must be ≥ 0 and ≤ population, and
       ``pop_60plus + pop_0_17`` ≤ population. A blank age cell is estimated like a missing
-      column.
+      column; the estimated cells are flagged in ``estimated_pop_60plus``/``estimated_pop_0_17``.
+    - **Need groups, households** (80+, disabled, 特困/低保, 0–3, 户数) are optional, ≥ 0, never
+      above the column they are part of (80+ ≤ 60+, 0–3 ≤ 0–17, all ≤ population); a blank group
+      cell is estimated later from the profile's census share (`circles.demand.groups`).
+      ``area_type`` is ``"new"`` (新建) or ``"existing"`` (既有/老旧), for the floor-area rule.
     - **Missing age columns** are estimated as population × share (rounded to whole people
       when population is whole) and a note says which columns, for how many units, and with
       which share.
@@ -184,6 +192,7 @@ def demand_from_frame(
     problems: list[str] = []
     where = _row_labeller(frame)
     pop, ages = _population_values(frame, cols, where, problems)
+    extra = _extra_values(frame, cols, pop, ages, where, problems)
     lon, lat, is_point = _locations(frame, cols, source_name, where, problems)
     ids = _parse_ids(frame, cols, where, problems)
     gate_groups = _gate_groups(ids, is_point, pop, ages, where, problems)
@@ -191,8 +200,8 @@ def demand_from_frame(
         raise InputError(problem_message(source_name, problems))
 
     whole = all_whole(pop) and all(all_whole(a[~np.isnan(a)]) for a in ages.values())
-    ages, notes = _estimate_ages(pop, ages, shares, whole=whole, age_shares=age_shares, source_name=source_name,
-                                 cols=cols)
+    ages, notes, estimated = _estimate_ages(pop, ages, shares, whole=whole, age_shares=age_shares,
+                                            source_name=source_name, cols=cols)
     data: dict[str, Any] = {
         "demand_id": ids,
         "name": _text_column(frame, cols, "name"),
@@ -202,10 +211,9 @@ def demand_from_frame(
         "pop_60plus": ages["pop_60plus"],
         "pop_0_17": ages["pop_0_17"],
     }
-    if "district" in cols:
-        data["district"] = _text_column(frame, cols, "district")
-    if "households" in cols:  # for the floor-area-per-100-households rule; blank or bad cells -> NaN
-        data["households"] = pd.to_numeric(frame[cols["households"]].map(number_text), errors="coerce").to_numpy(float)
+    data.update(extra)
+    for age, missing in estimated.items():
+        data[estimated_column(age)] = missing
     table = pd.DataFrame(data, index=frame.index)
     if gate_groups:
         table = _split_gates(table, gate_groups, whole)
@@ -279,11 +287,50 @@ def _population_values(
     return pop, ages
 
 
+def _extra_values(
+    frame: pd.DataFrame, cols: Mapping[str, str], pop: np.ndarray, ages: Mapping[str, np.ndarray],
+    where: Callable[[int], str], problems: list[str],
+) -> dict[str, np.ndarray]:
+    """Optional columns: district, community, area type (新建/既有), households and the need groups (80+ ...).
+
+    Group cells may be blank (estimated later from the profile's census shares, see
+    `circles.demand.groups`); a group above the column it is part of (80+ above 60+) is a problem.
+    """
+    out: dict[str, np.ndarray] = {}
+    for key in ("district", "community"):
+        if key in cols:
+            out[key] = _text_column(frame, cols, key)
+    if "area_type" in cols:
+        kinds = np.full(len(frame), None, dtype=object)
+        for i, v in enumerate(_text_column(frame, cols, "area_type")):
+            kinds[i] = area_type(v) if isinstance(v, str) else None
+            if isinstance(v, str) and kinds[i] is None:
+                problems.append(f"{where(i)} column '{cols['area_type']}': {v!r} is neither a new nor an existing "
+                                f"area; write {AREA_TYPES['new'][1]} (new) or {AREA_TYPES['existing'][2]} (existing)")
+        out["area_type"] = kinds
+    if "households" in cols:  # for the floor-area-per-100-households rule
+        out["households"] = parse_numbers(frame[cols["households"]], cols["households"], where, problems,
+                                          blank_ok=True)
+    known = {"population": pop, **ages}
+    for group in EXTRA_GROUPS:
+        if group not in cols:
+            continue
+        values = parse_numbers(frame[cols[group]], cols[group], where, problems, blank_ok=True)
+        cap = GROUP_CAPS[group]
+        if cap in known:
+            for i in np.flatnonzero(values > known[cap]):
+                problems.append(f"{where(i)} column '{cols[group]}': {fmt_number(values[i])} is more than the "
+                                f"{'population' if cap == 'population' else cols.get(cap, cap)} "
+                                f"{fmt_number(known[cap][i])}; check the columns")
+        out[group] = values
+    return out
+
+
 def _estimate_ages(
     pop: np.ndarray, ages: dict[str, np.ndarray], shares: Mapping[str, float], *, whole: bool,
     age_shares: Mapping[str, float] | None, source_name: str, cols: Mapping[str, str],
-) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Missing age columns and blank age cells as population × share, with a note each."""
+) -> tuple[dict[str, np.ndarray], list[str], dict[str, np.ndarray]]:
+    """Missing age columns and blank age cells as population × share, with a note each, and which cells were."""
     ages = dict(ages)
     notes: list[str] = []
     estimated: dict[str, np.ndarray] = {}
@@ -303,7 +350,7 @@ def _estimate_ages(
     for age, missing in estimated.items():  # an estimate never pushes 60+ plus 0-17 above the population
         other = ages[AGE_COLUMNS[1 - AGE_COLUMNS.index(age)]]
         ages[age][missing] = np.minimum(ages[age][missing], pop[missing] - other[missing])
-    return ages, notes
+    return ages, notes, estimated
 
 
 def _row_labeller(frame: pd.DataFrame):
@@ -433,9 +480,10 @@ def _split_gates(table: pd.DataFrame, groups: dict[str, list[int]], whole: bool)
             pos = table.columns.get_loc(c)
             value = table.iloc[rows[0], pos]
             table.iloc[rows, pos] = apportion(int(value), np.ones(k, dtype=np.int64)) if whole else value / k
-        if "households" in table:
-            pos = table.columns.get_loc("households")
-            table.iloc[rows, pos] = table.iloc[rows[0], pos] / k
+        for c in ("households", *EXTRA_GROUPS):
+            if c in table:
+                pos = table.columns.get_loc(c)
+                table.iloc[rows, pos] = table.iloc[rows[0], pos] / k
         table.iloc[rows, uid] = key
         for j, r in enumerate(rows, start=1):
             table.iloc[r, did] = f"{key}/{j}"

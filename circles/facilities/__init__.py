@@ -1,14 +1,18 @@
 """Facility ledgers: read the planner's CSV/XLSX/GIS table, check it, convert it to WGS84.
 
 A ledger (台账) lists one facility per row: name, category, longitude and latitude, and
-optionally tier, capacity (beds / meal seats), floor area, street (街道) and address. Planners
-keep them in Excel with Chinese headers, geocoded with Amap/Tencent (GCJ-02) or Baidu (BD-09).
+optionally tier, capacity (床位/座位/容量), floor area (建筑面积, m²), street (街道), community
+(所属社区), address, and what the standards check (`attributes`): floor (楼层), lift (电梯 有/无),
+service functions (服务功能: 助餐、日间照料、助浴、康复、托育、儿童托管 …) and opening times
+(开放时间, 每周开放天数). Planners keep them in Excel with Chinese headers, geocoded with
+Amap/Tencent (GCJ-02) or Baidu (BD-09).
 
 The package has one module per stage:
 
 - `ledger`: reading (`read_ledger`, `read_ledger_table`, `ledger_table_from_bytes`, through
   `circles.inputs`) and checking (`ledger_from_frame`, pure, on a DataFrame);
 - `columns`: accepted headers (`COLUMN_ALIASES`) and the canonical facility frame;
+- `attributes`: floor, lift, service functions and opening times, read cell by cell;
 - `coordinates`: degrees as typed, swapped pairs, GIS geometry, amounts;
 - `categories`: category/tier cells against the profile's words (unknown words named at once);
 - `checks`: study area, road network, coordinate-system hint, duplicates;
@@ -22,8 +26,10 @@ Severity policy:
 
 - fatal (`InputError`, one line; `LedgerError` carries the problems found): unreadable file,
   missing name/category/coordinate columns, category or tier values the profile does not know
-  (every one named with its rows and the closest known word), every row with swapped lon/lat,
-  no usable row at all;
+  (every one named with its rows and the closest known word), unreadable or negative attribute
+  values (楼层, 电梯, 服务功能, 开放时间, a negative 容量/建筑面积: one message naming every cell,
+  since a rule cannot be checked on a guessed value), every row with swapped lon/lat, no usable
+  row at all;
 - ``"error"`` problems: the row is dropped and reported (missing or unparseable coordinates,
   coordinates out of range, missing category) and recorded in ``ledger.dropped``;
 - ``"warning"`` problems: the row is kept (rows with swapped lon/lat, which are swapped back;

@@ -15,15 +15,19 @@ from circles.inputs.text import norm_header, text_series
 from circles.errors import InputError
 
 __all__ = [
-    "ALIAS_INDEX", "COLUMN_ALIASES", "FACILITY_COLUMNS", "LONLAT_ALIASES", "LONLAT_KEYS", "REQUIRED_COLUMNS",
+    "ALIAS_INDEX", "COLUMN_ALIASES", "FACILITY_COLUMNS", "LONLAT_ALIASES", "LONLAT_KEYS", "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
     "canonical_of", "canonical_table", "facility_frame", "is_ledger_header",
 ]
 
 #: Columns of every facility frame, in order (plus ``geometry``).
 FACILITY_COLUMNS: tuple[str, ...] = (
     "name", "category", "tier", "lon", "lat", "capacity", "area_m2", "district", "address",
-    "source_row",
+    "source_row", "floor", "lift", "functions", "opening_hours", "hours_per_day", "days_per_week", "community",
 )
+#: Columns a source may leave out of `facility_frame` (the attributes the standards need): None/NaN then.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("floor", "lift", "functions", "opening_hours", "hours_per_day",
+                                     "days_per_week", "community")
 
 #: Accepted headers per canonical column, in order of preference. Matching ignores case,
 #: spaces, full-/half-width differences, a trailing ``*`` and a bracketed unit, so
@@ -34,10 +38,16 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
     "lon": ("经度", "lon", "lng", "longitude", "x"),
     "lat": ("纬度", "lat", "latitude", "y"),
     "tier": ("层级", "级别", "tier"),
-    "capacity": ("容量", "床位", "床位数", "餐位", "餐位数", "capacity"),
+    "capacity": ("容量", "床位", "床位数", "餐位", "餐位数", "座位", "座位数", "托位", "托位数", "capacity"),
     "area_m2": ("建筑面积", "面积", "area_m2", "area"),
     "district": ("所属街道", "街道", "district"),
     "address": ("地址", "address"),
+    "floor": ("楼层", "所在楼层", "所在层", "floor", "storey"),
+    "lift": ("电梯", "有无电梯", "是否有电梯", "lift", "elevator"),
+    "functions": ("服务功能", "功能", "服务内容", "服务项目", "functions", "services"),
+    "opening_hours": ("开放时间", "服务时间", "营业时间", "opening_hours", "hours"),
+    "days_per_week": ("每周开放天数", "开放天数", "开放日", "days_per_week", "opening_days"),
+    "community": ("所属社区", "社区", "community"),
 }
 #: One column holding ``"lon,lat"`` (Amap's ``location``), used when there is no lon/lat pair.
 LONLAT_ALIASES: tuple[str, ...] = ("经纬度", "坐标", "location", "lnglat", "lonlat")
@@ -139,16 +149,21 @@ def _choose_columns(
 def facility_frame(columns: Mapping[str, Sequence[Any] | np.ndarray]) -> gpd.GeoDataFrame:
     """The canonical facility frame (`FACILITY_COLUMNS`, EPSG:4326 points, index 0..n-1) from columns.
 
-    Text columns (``name``, ``category``, ``tier``, ``district``, ``address``) become pandas
-    ``str`` columns with NaN for None; ``capacity``/``area_m2``/``lon``/``lat`` floats;
-    ``source_row`` int64.
+    Text columns (``name``, ``category``, ``tier``, ``district``, ``address``, ``functions``,
+    ``opening_hours``, ``community``) become pandas ``str`` columns with NaN for None;
+    ``capacity``/``area_m2``/``lon``/``lat``/``floor``/``hours_per_day``/``days_per_week`` floats;
+    ``lift`` pandas ``boolean`` (NA unknown); ``source_row`` int64. `OPTIONAL_COLUMNS` may be left out.
     """
     lon = np.asarray(columns["lon"], dtype=float)
     lat = np.asarray(columns["lat"], dtype=float)
+    n = len(lon)
 
     def text(col: str) -> pd.Series:
-        values = np.asarray(columns[col], dtype=object)
+        values = np.asarray(columns[col] if col in columns else [None] * n, dtype=object)
         return pd.Series([np.nan if v is None else v for v in values], dtype="str")
+
+    def number(col: str) -> np.ndarray:
+        return np.asarray(columns[col], dtype=float) if col in columns else np.full(n, np.nan)
 
     return gpd.GeoDataFrame(
         {
@@ -162,6 +177,13 @@ def facility_frame(columns: Mapping[str, Sequence[Any] | np.ndarray]) -> gpd.Geo
             "district": text("district"),
             "address": text("address"),
             "source_row": np.asarray(columns["source_row"], dtype=np.int64),
+            "floor": number("floor"),
+            "lift": pd.array(list(columns["lift"]) if "lift" in columns else [None] * n, dtype="boolean"),
+            "functions": text("functions"),
+            "opening_hours": text("opening_hours"),
+            "hours_per_day": number("hours_per_day"),
+            "days_per_week": number("days_per_week"),
+            "community": text("community"),
         },
         geometry=gpd.points_from_xy(lon, lat),
         crs="EPSG:4326",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from circles.coords import check_coords, to_wgs84
+from circles.facilities.attributes import ATTRIBUTE_COLUMNS, bad_attributes_message, parse_attributes
 from circles.errors import InputError
 from circles.facilities.categories import match_categories, unknown_values_message
 from circles.facilities.checks import DEFAULT_MAX_SNAP_M, HINT_MIN_POINTS, check_area, check_duplicates, \
@@ -299,6 +300,10 @@ def ledger_from_frame(
     name_values = _names_of_kept(text["name"].to_numpy(dtype=object)[keep], kept_rows, headers, problems)
     capacity = parse_amount(text.get("capacity"), src, headers.get("capacity"), problems)[keep]
     area_m2 = parse_amount(text.get("area_m2"), src, headers.get("area_m2"), problems)[keep]
+    attributes = _attributes(text, keep, kept_rows, headers, capacity, area_m2, problems)
+    message = bad_attributes_message(problems, source_name=source_name)
+    if message is not None:
+        raise LedgerError(message, _with_names(problems, names))
     outside = check_area(wlon, wlat, kept_rows, net=net, boundary=boundary, problems=problems)
     median_snap: dict[str, float] = {}
     suggested = None
@@ -317,6 +322,7 @@ def ledger_from_frame(
         "name": name_values, "category": category[keep], "tier": tier[keep], "lon": wlon, "lat": wlat,
         "capacity": capacity, "area_m2": area_m2,
         "district": optional("district"), "address": optional("address"), "source_row": kept_rows,
+        "community": optional("community"), **attributes,
     })
     problems = _with_names(problems, names)
     report = LedgerReport(
@@ -327,6 +333,21 @@ def ledger_from_frame(
     log.info("%s: %d facilities from %d rows, %d errors, %d warnings, %d rows not used", source_name,
              len(facilities), n_rows, len(report.errors), len(report.warnings), len(report.dropped))
     return Ledger(facilities=facilities, report=report, source=source_name, coords=coords)
+
+
+def _attributes(
+    text: Mapping[str, pd.Series], keep: np.ndarray, rows: np.ndarray, headers: Mapping[str, str],
+    capacity: np.ndarray, area_m2: np.ndarray, problems: list[Problem],
+) -> dict[str, np.ndarray]:
+    """Floor, lift, functions and opening times of the kept rows; a negative capacity or area is a bad value too."""
+    for values, col in ((capacity, "capacity"), (area_m2, "area_m2")):
+        for i in np.flatnonzero(values < 0):
+            problems.append(make_problem(
+                int(rows[i]), headers.get(col), "bad_attribute", f"“{values[i]:g}”为负数，应为 ≥ 0 的数",
+                f"{values[i]:g} is negative; {'capacity (beds, seats)' if col == 'capacity' else 'floor area (m²)'} "
+                "must be ≥ 0", value=f"{values[i]:g}"))
+    cells = {c: text[c].to_numpy(dtype=object)[keep] for c in ATTRIBUTE_COLUMNS if c in text}
+    return parse_attributes(cells, rows, headers, problems)
 
 
 def _data_rows(

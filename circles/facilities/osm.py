@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from circles.errors import InputError
-from circles.facilities.columns import FACILITY_COLUMNS, facility_frame
+from circles.facilities.columns import FACILITY_COLUMNS, OPTIONAL_COLUMNS, facility_frame
 from circles.facilities.coordinates import AMOUNT_RE, lonlat_of_geometry
 
 __all__ = ["facilities_from_osm"]
@@ -66,7 +66,7 @@ def facilities_from_osm(features: gpd.GeoDataFrame, profile: Any) -> gpd.GeoData
         for i in np.flatnonzero(mask & np.isfinite(lon)):
             tier = next((tid for tid, tm in tier_masks if tm[i]), only_tier)
             records.append(_osm_record(feats, i, cat.id, tier, lon[i], lat[i]))
-    return facility_frame({c: [r[c] for r in records] for c in FACILITY_COLUMNS})
+    return facility_frame({c: [r[c] for r in records] for c in FACILITY_COLUMNS if c not in OPTIONAL_COLUMNS})
 
 
 def _osm_mask(feats: pd.DataFrame, rules: Iterable[Any]) -> np.ndarray:

@@ -29,6 +29,7 @@ PROBLEM_KINDS: Mapping[str, str] = {
     "unknown_tier": "error",
     "missing_category": "error",
     "missing_coordinates": "error",
+    "bad_attribute": "error",
     "bad_coordinates": "error",
     "out_of_range": "error",
     "swapped": "warning",

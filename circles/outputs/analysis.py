@@ -37,7 +37,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
                    service_areas: gpd.GeoDataFrame | None = None,
                    suggestions: Sequence[Any] | gpd.GeoDataFrame = (),
                    map_page: str | None = None, district_table: pd.DataFrame | None = None,
-                   rule_table: pd.DataFrame | None = None) -> dict[str, bytes]:
+                   rule_table: pd.DataFrame | None = None,
+                   facility_rule_table: pd.DataFrame | None = None) -> dict[str, bytes]:
     """Every output file of an analysis, as bytes by file name, in the order they are listed.
 
     Parameters
@@ -60,6 +61,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         The districts table (`circles.districts.DISTRICT_COLUMNS`, one row per district ×
         category) and the rule checks (`circles.districts.RULE_COLUMNS`): districts.csv and
         rules.csv, in the format `circles batch` writes.
+    facility_rule_table
+        The facility rules (`circles.districts.FACILITY_RULE_COLUMNS`): facility_rules.csv.
 
     Returns
     -------
@@ -88,10 +91,12 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
     }
     if district_table is not None:
         files["districts.csv"] = csv_bytes(district_table)
-        if rule_table is not None and len(rule_table):
-            files["rules.csv"] = csv_bytes(rule_table)
     elif report.districts is not None:
         files["districts.csv"] = csv_bytes(report.districts)
+    if rule_table is not None and len(rule_table):  # issue 16: rules.csv also without districts
+        files["rules.csv"] = csv_bytes(rule_table)
+    if facility_rule_table is not None and len(facility_rule_table):  # issue 16: one row per rule × facility
+        files["facility_rules.csv"] = csv_bytes(facility_rule_table)
     if map_page is not None:
         files["map.html"] = map_page.encode("utf-8")
     return files

@@ -51,9 +51,10 @@ __all__ = ["ANALYSIS_OUTPUTS", "BATCH_OUTPUTS", "KNOWN_OUTPUTS", "RUN_MARKER", "
 RUN_MARKER = ".circles-run.json"
 #: Files of `circles analyze` (and of each district folder of `circles batch`).
 ANALYSIS_OUTPUTS = ("summary.json", "access.csv", "gaps.geojson", "isochrones.geojson", "summary.csv",
-                    "summary.xlsx", "districts.csv", "rules.csv", "map.html")
+                    "summary.xlsx", "districts.csv", "rules.csv", "facility_rules.csv", "map.html")  # issue 16
 #: Top-level files of `circles batch` and the marker of a finished district.
-BATCH_OUTPUTS = ("districts.csv", "districts.xlsx", "districts.geojson", "rules.csv", "summary_map.html",
+BATCH_OUTPUTS = ("districts.csv", "districts.xlsx", "districts.geojson", "rules.csv", "facility_rules.csv",
+                 "summary_map.html",
                  "errors.log", "batch.json", "_done.json")
 #: Names recognised as circles outputs in folders without a marker (written by earlier versions).
 KNOWN_OUTPUTS = frozenset((*ANALYSIS_OUTPUTS, *BATCH_OUTPUTS, RUN_MARKER))

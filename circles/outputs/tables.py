@@ -58,10 +58,11 @@ def summary_dict(report: CoverageReport, inputs: Mapping[str, Any]) -> dict[str,
                 for r in rows.to_dict("records")}
     out = {"inputs": dict(inputs), "horizon_min": report.horizon_min, "categories": cats,
            "warnings": list(report.warnings)}
-    if report.districts is not None and "rule" in report.districts:
-        rr = report.districts[report.districts["rule"].notna()]
-        out["rules"] = [{k: r[k] for k in ("district", "category", "rule", "tier", "required", "value", "rule_ok")}
-                        for r in rr.to_dict("records")]
+    if getattr(report, "rules", None) is not None:  # issue 16: the rules' verdicts (circles.rules)
+        out["rules"] = report.rules.summary()  # issue 16
+    from circles.equity import summary_sections  # issue 16: one_stop, equity.<category>, groups.<category>
+
+    out.update(summary_sections(report))  # issue 16
     return json_ready(out)
 
 

@@ -63,7 +63,8 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
     districts, district_col = _area_districts(prepared, area)
     with watch("assess"):
         report = assess(nets, facilities, demand, profile=prepared.profile, boundary=geom, districts=districts,
-                        district_col=district_col, horizon_min=opts.horizon_min, plain_speed_kmh=opts.speed_kmh)
+                        district_col=district_col, horizon_min=opts.horizon_min, plain_speed_kmh=opts.speed_kmh,
+                        area_name=area.name)  # the area names the city unit of the rules
 
     if area.name is None:
         notes = list(prepared.ledger_lines) + list(prepared.notes)

@@ -222,13 +222,13 @@ class AnalysisResult:
                             note=self.inputs.get("sample_label"))
 
     def tables(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        """The districts table and the rule checks (as `circles batch` writes them), or None without districts."""
+        """The districts table (None without districts) and the rule checks (rules.csv, `circles.rules`)."""
+        rules = self.report.rules.table(self.lang) if self.report.rules is not None else None
         if self.districts is None or self.report.districts is None:
-            return None, None
-        from circles.districts import RULE_COLUMNS, district_rows, district_table, rule_rows
+            return None, rules  # rules are checked without districts too
+        from circles.districts import district_rows, district_table
 
         rows = district_rows(self.report, self.districts, self.lang)
-        rules = pd.DataFrame(rule_rows(self.report, self.lang), columns=list(RULE_COLUMNS))
         return district_table(rows, self.report.profile), rules
 
     def files(self) -> dict[str, bytes]:
@@ -246,8 +246,10 @@ class AnalysisResult:
             suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
                                  if c in sites]]
         districts, rules = self.tables()
+        facility_rules = self.report.rules.facility_table(self.lang) if self.report.rules is not None else None
         return analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules)
+                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
+                              facility_rule_table=facility_rules)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""
