@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,11 @@ class CoverageReport:
         facility_rules.csv).
     unit_districts, facility_districts
         The district each demand unit and facility lies in (None outside all), with districts.
+    facility_snaps, demand_snaps
+        The facilities and units snapped onto each mode's network (by mode): service areas and
+        site choice reuse them instead of snapping again.
+    timings
+        Wall seconds of the assessment's steps (``snap``, ``search``, ``rules``), for benchmarks.
     """
 
     profile: Any
@@ -148,6 +154,9 @@ class CoverageReport:
     rules: Any = None
     unit_districts: np.ndarray | None = None
     facility_districts: np.ndarray | None = None
+    facility_snaps: Mapping[str, Snap] = field(default_factory=dict, repr=False, compare=False)
+    demand_snaps: Mapping[str, Snap] = field(default_factory=dict, repr=False, compare=False)
+    timings: Mapping[str, float] = field(default_factory=dict, repr=False, compare=False)
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # gap areas, drawn once
 
     def category(self, category_id: str) -> CategoryResult:
@@ -235,11 +244,14 @@ def assess(
             raise CirclesError("no demand unit lies inside the study boundary; check the boundary file and the population coordinates")
     out["inside"] = inside
 
+    clock = time.perf_counter()
     dsnaps: dict[str, Snap] = {}
     fsnaps: dict[str, Snap] = {}
     for mode, net in nets.items():
         dsnaps[mode] = _snap_frame(net, out, snap_max_m)
         fsnaps[mode] = _snap_frame(net, facilities, snap_max_m)
+    timings = {"snap": time.perf_counter() - clock}
+    clock = time.perf_counter()
     walk_mode = "walk" if "walk" in nets else next(iter(nets))
     out["off_network"] = dsnaps[walk_mode].off_network
     fac = facilities.copy()
@@ -281,6 +293,8 @@ def assess(
         for name, values in work.columns.items():
             out[name] = values
 
+    timings["search"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     fac["capacity_per_1000"] = np.round(sfca_ratio, 4)
     demand_gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
     fac_gdf = gpd.GeoDataFrame(fac, geometry=gpd.points_from_xy(fac["lon"], fac["lat"]), crs="EPSG:4326")
@@ -301,7 +315,9 @@ def assess(
     return CoverageReport(profile=profile, categories=tuple(results), demand=demand_gdf, facilities=fac_gdf,
                           node_minutes=node_minutes, node_facility=node_facility, districts=district_table,
                           warnings=tuple(warnings), horizon_min=horizon_min, plain_speed_kmh=plain_speed_kmh,
-                          capacity=capacity, rules=checks, unit_districts=unit_d, facility_districts=fac_d)
+                          capacity=capacity, rules=checks, unit_districts=unit_d, facility_districts=fac_d,
+                          facility_snaps=fsnaps, demand_snaps=dsnaps,
+                          timings={**timings, "rules": time.perf_counter() - clock})
 
 
 @dataclass

@@ -328,8 +328,13 @@ def report_service_areas(report, nets, *, per_facility: bool = True, width_m: fl
 
     def draw(job) -> gpd.GeoDataFrame:
         res, main, net, sel = job
-        x, y = net.to_xy(fac["lon"].to_numpy(float)[sel], fac["lat"].to_numpy(float)[sel])
-        snaps = net.snap(x, y)
+        mode = "walk" if main.mode in ("walk", "bike") and "walk" in nets else main.mode
+        kept = report.facility_snaps.get(mode)
+        if kept is not None and len(kept) == len(fac):
+            snaps = kept.take(sel)  # snapped once, by the assessment
+        else:
+            x, y = net.to_xy(fac["lon"].to_numpy(float)[sel], fac["lat"].to_numpy(float)[sel])
+            snaps = net.snap(x, y)
         speed = None if main.mode == "drive" else (report.plain_speed_kmh or main.speed_kmh)
         cost = net.travel_time_s(speed, way_factors=report.plain_speed_kmh is None) if speed else net.travel_time_s()
         return service_areas(net, snaps, cost, minutes=res.minutes, node_minutes=report.node_minutes[res.category],

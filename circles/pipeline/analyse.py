@@ -100,7 +100,9 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
                       time_limit_s=opts.time_limit_s)
     return AnalysisResult(report=report, networks=nets, service_areas=areas, inputs=record, lang=opts.lang,
                           notes=tuple(notes), area=area, districts=districts, suggestions=tuple(suggestions),
-                          extent=prepared.extent, timings={**prepared.timings, **watch.seconds})
+                          extent=prepared.extent,
+                          timings={**prepared.timings, **watch.seconds,
+                                   **{f"assess.{k}": v for k, v in report.timings.items()}})
 
 
 def _area_name(area: Area) -> str:
