@@ -31,10 +31,14 @@ import geopandas as gpd
 
 from circles.inputs.dropped import DroppedRow
 
-__all__ = ["AGE_COLUMNS", "CENSUS_2020_AGE_SHARES", "POPULATION_COLUMNS", "Demand"]
+__all__ = ["AGE_COLUMNS", "CENSUS_2020_AGE_SHARES", "GROUP_COLUMNS", "POPULATION_COLUMNS", "Demand"]
 
 AGE_COLUMNS: tuple[str, ...] = ("pop_60plus", "pop_0_17")
 POPULATION_COLUMNS: tuple[str, ...] = ("population", *AGE_COLUMNS)
+#: Optional counts kept when a population file gives them (NaN where blank), never estimated here:
+#: people aged 80+, disabled (失能/半失能) people and people on a home-visit list (探访对象), for
+#: `circles.visits`.
+GROUP_COLUMNS: tuple[str, ...] = ("pop_80plus", "pop_disabled", "pop_home_visit")
 
 #: Shares of the population by age group, China 2020 census (see the module docstring).
 CENSUS_2020_AGE_SHARES: Mapping[str, float] = MappingProxyType({"pop_60plus": 0.1870, "pop_0_17": 0.211})

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from circles.demand.apportion import apportion
-from circles.demand.model import AGE_COLUMNS, POPULATION_COLUMNS, Demand
+from circles.demand.model import AGE_COLUMNS, GROUP_COLUMNS, POPULATION_COLUMNS, Demand
 from circles.demand.values import (
     ALIASES,
     age_note,
@@ -184,6 +184,7 @@ def demand_from_frame(
     problems: list[str] = []
     where = _row_labeller(frame)
     pop, ages = _population_values(frame, cols, where, problems)
+    groups = _group_values(frame, cols, pop, where, problems)
     lon, lat, is_point = _locations(frame, cols, source_name, where, problems)
     ids = _parse_ids(frame, cols, where, problems)
     gate_groups = _gate_groups(ids, is_point, pop, ages, where, problems)
@@ -206,6 +207,7 @@ def demand_from_frame(
         data["district"] = _text_column(frame, cols, "district")
     if "households" in cols:  # for the floor-area-per-100-households rule; blank or bad cells -> NaN
         data["households"] = pd.to_numeric(frame[cols["households"]].map(number_text), errors="coerce").to_numpy(float)
+    data.update(groups)
     table = pd.DataFrame(data, index=frame.index)
     if gate_groups:
         table = _split_gates(table, gate_groups, whole)
@@ -277,6 +279,20 @@ def _population_values(
                 f"add up to more than the population {fmt_number(pop[i])}"
             )
     return pop, ages
+
+
+def _group_values(
+    frame: pd.DataFrame, cols: Mapping[str, str], pop: np.ndarray, where: Callable[[int], str], problems: list[str],
+) -> dict[str, np.ndarray]:
+    """The optional group counts the frame gives (80+, disabled, home-visit list): NaN where blank, ≤ population."""
+    groups: dict[str, np.ndarray] = {}
+    for col in GROUP_COLUMNS:
+        if col in cols:
+            groups[col] = parse_numbers(frame[cols[col]], cols[col], where, problems, blank_ok=True)
+            for i in np.flatnonzero(groups[col] > pop):
+                problems.append(f"{where(i)} column '{cols[col]}': {fmt_number(groups[col][i])} is more than the "
+                                f"population {fmt_number(pop[i])}; check the columns")
+    return groups
 
 
 def _estimate_ages(
@@ -433,9 +449,10 @@ def _split_gates(table: pd.DataFrame, groups: dict[str, list[int]], whole: bool)
             pos = table.columns.get_loc(c)
             value = table.iloc[rows[0], pos]
             table.iloc[rows, pos] = apportion(int(value), np.ones(k, dtype=np.int64)) if whole else value / k
-        if "households" in table:
-            pos = table.columns.get_loc("households")
-            table.iloc[rows, pos] = table.iloc[rows[0], pos] / k
+        for col in ("households", *GROUP_COLUMNS):
+            if col in table:
+                pos = table.columns.get_loc(col)
+                table.iloc[rows, pos] = table.iloc[rows[0], pos] / k
         table.iloc[rows, uid] = key
         for j, r in enumerate(rows, start=1):
             table.iloc[r, did] = f"{key}/{j}"
