@@ -141,6 +141,9 @@ class Prepared:
     def modes(self) -> list[str]:
         """The networks a run needs: the walking mode of the options and the profile's road modes."""
         modes = {t.mode for c in self.profile.categories for t in c.tiers}
+        from circles.outreach import outreach_modes  # issue 18: meal delivery and home visits travel too
+
+        modes |= outreach_modes(self.profile, self.facilities)
         return sorted({self.options.mode if m == "walk" else m for m in modes})
 
     def cut(self, area: Area, *, way_index: Any = None) -> Prepared:
@@ -260,8 +263,19 @@ class AnalysisResult:
             suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
                                  if c in sites]]
         districts, rules = self.tables()
-        return analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules)
+        files = analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
+                               suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules)
+        # --- issue 18: meal delivery (delivery.csv/.geojson) and home visits (home_visits.csv), summary keys
+        from circles.outreach import outreach_outputs
+
+        extra_summary, extra_files = outreach_outputs(self.report, self.networks)
+        if extra_summary:
+            import json
+
+            from circles.outputs.geojson import json_bytes
+
+            files["summary.json"] = json_bytes({**json.loads(files["summary.json"]), **extra_summary})
+        return {**files, **extra_files}
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""
@@ -335,7 +349,7 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
     walk_mode = opts.mode
     say(f"network ({walk_mode}) from {label} ...")
     with watch("read"):
-        whole = load_network(source, mode=walk_mode)
+        whole = load_network(source, mode=walk_mode, **profile.network_options(walk_mode))  # issue 18: profile speeds
     networks = {"walk": whole}
     extent_box: list[shapely.Geometry] = []
 
@@ -651,7 +665,8 @@ def _networks(prepared: Prepared, geom, say: Progress) -> dict[str, Any]:
             continue
         say(f"network ({m}) from {prepared.source_label} ...")
         try:
-            nets[key] = load_network(prepared.source, mode=m, boundary=geom, buffer_m=opts.buffer_m)
+            nets[key] = load_network(prepared.source, mode=m, boundary=geom, buffer_m=opts.buffer_m,
+                                     **prepared.profile.network_options(m))  # issue 18: profile road speeds
         except OutsideDataError:
             raise ExtentError(f"no {m} ways of {prepared.source_label} within {opts.buffer_m:,.0f} m of the area: "
                               "the network file does not cover it; use an extract that does") from None
