@@ -116,7 +116,8 @@ class DeliveryResult:
 
 
 def meal_delivery(nets: Mapping[str, Any], facilities: pd.DataFrame, profile: Any, *,
-                  horizon_min: float | None = None, snap_max_m: float = 200.0) -> DeliveryResult:
+                  area: shapely.Geometry | None = None, horizon_min: float | None = None,
+                  snap_max_m: float = 200.0) -> DeliveryResult:
     """Minutes from the nearest central kitchen to every meal point, and whether within the profile's limit.
 
     Parameters
@@ -129,6 +130,9 @@ def meal_delivery(nets: Mapping[str, Any], facilities: pd.DataFrame, profile: An
         `circles.profiles.KITCHEN_CATEGORY`, meal points the delivery's category (and tiers).
     profile
         A profile with a ``[delivery]`` table.
+    area
+        Only the meal points inside this polygon (WGS84) are listed, e.g. one district of a batch
+        run; kitchens anywhere in `facilities` supply them. None: every meal point.
     horizon_min
         Times are searched up to this many minutes (default twice the limit, at least 60), so a
         point just beyond the limit still shows its time.
@@ -150,6 +154,8 @@ def meal_delivery(nets: Mapping[str, Any], facilities: pd.DataFrame, profile: An
                            "circles/data/profiles/README.md) to time meal points from central kitchens")
     kitchens = facilities_of(facilities, profile, KITCHEN_CATEGORY)
     points = facilities_of(facilities, profile, d.category, d.tiers)
+    if area is not None and len(points):
+        points = points[shapely.contains_xy(area, points["lon"].to_numpy(float), points["lat"].to_numpy(float))]
     limit = float(d.minutes)
     horizon = horizon_min if horizon_min is not None else max(60.0, 2.0 * limit)
     speed = d.speed_kmh if d.mode != "drive" else None

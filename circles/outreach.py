@@ -81,7 +81,8 @@ def network_for(nets: Mapping[str, Any], mode: str, what: str) -> Any:
                        f"network.load_network(source, mode={mode!r}) and pass it in nets[{mode!r}]")
 
 
-def outreach_outputs(report: Any, nets: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+def outreach_outputs(report: Any, nets: Mapping[str, Any], *,
+                     area: Any = None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """summary.json keys and files of meal delivery and home visits for one analysis.
 
     Parameters
@@ -90,6 +91,9 @@ def outreach_outputs(report: Any, nets: Mapping[str, Any]) -> tuple[dict[str, An
         The `circles.coverage.CoverageReport` (its profile, facilities and demand).
     nets
         The analysis's networks by mode (as `circles.pipeline.analyse` builds them).
+    area
+        The area analysed (WGS84 polygon, e.g. a batch district) or None: only its meal points are
+        listed (home visits count the report's ``inside`` units already).
 
     Returns
     -------
@@ -108,7 +112,7 @@ def outreach_outputs(report: Any, nets: Mapping[str, Any]) -> tuple[dict[str, An
     files: dict[str, bytes] = {}
     profile = report.profile
     if profile.delivery is not None and (report.facilities["category"] == KITCHEN_CATEGORY).any():
-        result = meal_delivery(nets, report.facilities, profile)
+        result = meal_delivery(nets, report.facilities, profile, area=area)
         summary["delivery"] = json_ready(result.figures())
         files["delivery.csv"] = csv_bytes(result.table.drop(columns="geometry", errors="ignore"))
         layer = result.layer()

@@ -268,7 +268,7 @@ class AnalysisResult:
         # --- issue 18: meal delivery (delivery.csv/.geojson) and home visits (home_visits.csv), summary keys
         from circles.outreach import outreach_outputs
 
-        extra_summary, extra_files = outreach_outputs(self.report, self.networks)
+        extra_summary, extra_files = outreach_outputs(self.report, self.networks, area=self.area.geometry)
         if extra_summary:
             import json
 

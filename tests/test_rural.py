@@ -199,6 +199,10 @@ def test_delivery_by_hand(nets):
     gaps = result.gaps()
     assert gaps["meal_point"].tolist() == ["村2老饭桌", "村3老饭桌"] and (gaps["kind"] == "delivery_gap").all()
     assert set(result.layer()["kind"]) == {"delivery_link", "delivery_gap"}
+    # one district's meal points only, supplied by kitchens anywhere (a batch district)
+    west = shapely.box(*lonlat(500, -100), *lonlat(1100, 1300))
+    inside = meal_delivery(nets, fac, _profile(delivery={"minutes": 3}), area=west).table
+    assert inside["meal_point"].tolist() == ["村1老饭桌", "村2老饭桌"] and inside["kitchen"].iloc[1] == "配餐中心B"
 
 
 def test_delivery_follows_one_way_roads_and_reports_missing_kitchens(nets):
