@@ -217,8 +217,8 @@ def _network_source(network: str | None, sample: bool):
 @click.option("--network", "network", metavar="FILE|PLACE",
               help="OSM 文件、GraphML 或地名 / OSM file (.osm/.osm.pbf/.osm.gz/.osm.bz2), GraphML file, or place name (online).")
 @click.option("--sample", is_flag=True, help="内置示例区 / the built-in synthetic sample district.")
-@click.option("--mode", type=click.Choice(["walk", "bike", "drive"]), default="walk", show_default=True,
-              help="出行方式 / travel mode.")
+@click.option("--mode", type=click.Choice(["walk", "bike", "ebike", "drive"]), default="walk", show_default=True,
+              help="出行方式（ebike = 电动自行车/电动三轮车）/ travel mode (ebike = e-bike / electric tricycle).")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出 / print the summary as JSON.")
 def network_cmd(network: str | None, sample: bool, mode: str, as_json: bool) -> None:
     """路网概况：节点、路段、道路长度、连通分量、范围、投影。

@@ -43,13 +43,15 @@ from circles.standards import (
     is_number,
     rule_from_table,
 )
+from circles.profile_travel import KITCHEN_CATEGORY, Delivery, HomeVisits, ModeSettings, travel_sections
 
 __all__ = [
     "SpeedPreset", "Tier", "Rule", "Group", "Category", "Profile",
     "builtin_profile_dir", "list_profiles", "load_profile", "profile_from_dict",
+    "ModeSettings", "Delivery", "HomeVisits", "KITCHEN_CATEGORY",
 ]
 
-MODES = ("walk", "bike", "drive")
+MODES = ("walk", "bike", "ebike", "drive")
 #: The columns a category may count as its demand (its first group); see `circles.standards.GROUP_COLUMNS`.
 DEMAND_COLUMNS = GROUP_COLUMNS
 _KEYS = {  # the valid keys of every table of the TOML layout
@@ -63,7 +65,14 @@ _KEYS = {  # the valid keys of every table of the TOML layout
              "source"),
     "rule": RULE_KEYS,
     "group": GROUP_KEYS,
+    # --- modes, meal delivery and home visits (`circles.profile_travel`)
+    "mode": ("label_zh", "label_en", "speeds_kmh", "way_factors", "source"),
+    "delivery": ("label_zh", "label_en", "aliases", "category", "tiers", "mode", "speed_preset", "minutes",
+                 "source"),
+    "home_visits": ("label_zh", "label_en", "category", "tiers", "mode", "speed_preset", "minutes",
+                    "demand_columns", "estimate_from", "estimate_share", "estimate_source", "source"),
 }
+_KEYS["profile"] = (*_KEYS["profile"], "modes", "delivery", "home_visits")
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,9 @@ class Profile:
     groups: tuple[Group, ...] = ()
     max_people_per_m2_floor: float = 0.1
     max_people_per_m2_source: str = ""
+    modes: tuple[ModeSettings, ...] = ()  # network settings, meal delivery, home visits
+    delivery: Delivery | None = None
+    home_visits: HomeVisits | None = None
     _lookup: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -201,6 +213,10 @@ class Profile:
                 for name in (f"{cat.id}.{tier.id}", tier.id, tier.label_zh, tier.label_en,
                              *tier.aliases):
                     lookup.setdefault(_norm(name), set()).add((cat.id, tier.id))
+        if self.delivery is not None:  # issue 18: central kitchens, a ledger category no coverage counts
+            d = self.delivery
+            for name in (KITCHEN_CATEGORY, d.label_zh, d.label_en, *d.aliases):
+                lookup.setdefault(_norm(name), set()).add((KITCHEN_CATEGORY, None))
         tier_ids = {_norm(t.id) for c in self.categories for t in c.tiers}
         for key, targets in lookup.items():
             if len(targets) > 1 and len({c for c, _ in targets}) == 1:  # category + its own tier
@@ -278,6 +294,8 @@ class Profile:
                 words += [tier.id, tier.label_zh, tier.label_en, *tier.aliases]
                 if category_id is None:
                     words.append(f"{cat.id}.{tier.id}")
+        if self.delivery is not None and category_id in (None, KITCHEN_CATEGORY):  # issue 18: kitchens
+            words += [KITCHEN_CATEGORY, self.delivery.label_zh, self.delivery.label_en, *self.delivery.aliases]
         parts = [p.strip() for w in words for p in w.replace("、", "/").split("/") if "/" in w or "、" in w]
         return tuple(dict.fromkeys(w for w in [*words, *parts] if w))
 
@@ -308,6 +326,30 @@ class Profile:
         raise CirclesError(f"category value {value!r} is not known to profile '{self.id}'; "
                            f"allowed values: {', '.join(allowed)} (or one of their aliases); "
                            f"add it to `aliases` in a profile TOML to accept it")
+
+    def mode_settings(self, mode: str) -> ModeSettings | None:
+        """The profile's ``[modes.<mode>]`` settings, or None (the network's defaults apply)."""
+        return next((m for m in self.modes if m.mode == mode), None)
+
+    def network_options(self, mode: str) -> dict[str, Any]:
+        """Keyword arguments of `network.load_network` for `mode`: the profile's road speeds and way factors.
+
+        Empty when the profile sets nothing for the mode, so the network is built as without a profile.
+
+        Examples
+        --------
+        >>> load_profile("15min").network_options("walk")
+        {}
+        """
+        settings = self.mode_settings(mode)
+        if settings is None:
+            return {}
+        out: dict[str, Any] = {}
+        if settings.speeds_kmh:
+            out["speeds_kmh"] = dict(settings.speeds_kmh)
+        if settings.way_factors is not None:
+            out["way_factors"] = dict(settings.way_factors)
+        return out
 
     def with_overrides(self, *, minutes: float | None = None,
                        speed_kmh: float | None = None) -> Profile:
@@ -464,7 +506,8 @@ def profile_from_dict(data: Mapping[str, Any], *, source: str) -> Profile:
         sources=ck.texts(top, "sources", ""),
         age_shares_source=ck.text(ages, "source", "age_shares", source), groups=groups,
         max_people_per_m2_floor=density if density is not None else 0.1,
-        max_people_per_m2_source=ck.text(dem, "source", "demand", source) if dem else "")
+        max_people_per_m2_source=ck.text(dem, "source", "demand", source) if dem else "",
+        **travel_sections(ck, top, presets, categories))
     if ck.problems:
         more = f" ({len(ck.problems)} problems)" if len(ck.problems) > 1 else ""
         raise CirclesError(f"{source}{more}: " + " | ".join(ck.problems))

@@ -17,6 +17,7 @@ _WHERE = {
     "WayIndex": "extract", "extract_ways": "extract",
     "from_graph": "load", "load_network": "load",
     "DRIVE_SPEED_KMH": "modes", "MODES": "modes", "WALK_WAY_FACTORS": "modes", "ModeRules": "modes",
+    "EBIKE_WAY_FACTORS": "modes", "default_way_factors": "modes",
     "RawWays": "raw",
 }
 

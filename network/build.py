@@ -13,7 +13,7 @@ from scipy.sparse import csgraph
 from network.arrays import ranges
 from network.errors import NetworkError, OutsideDataError
 from network.compact import CompactNetwork
-from network.modes import ModeRules, drive_speed_kmh
+from network.modes import CLASS_SPEED_MODES, ModeRules
 from network.raw import RawWays
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def build_network(
     raw
         Ways and node locations (from an OSM file or the sample generator).
     rules
-        Travel mode and way factors.
+        Travel mode, way factors and road speeds by class (`network.modes.ModeRules`).
     boundary
         Optional study-area polygon in WGS84 lon/lat; ways are cut to it plus `buffer_m`.
     buffer_m
@@ -92,8 +92,9 @@ def build_network(
                          dtype=np.int16, count=len(kept))
     hw_names = tuple(highway_values)
     way_factor = np.array([rules.factor(h) for h in hw_names])[way_hw]
-    if rules.mode == "drive":
-        way_speed_ms = np.fromiter((drive_speed_kmh(t) for t in tags), dtype=float, count=len(kept)) / 3.6
+    timed_by_class = rules.mode in CLASS_SPEED_MODES  # drive: road speeds by class (or maxspeed), per way
+    if timed_by_class:
+        way_speed_ms = np.fromiter((rules.road_speed_kmh(t) for t in tags), dtype=float, count=len(kept)) / 3.6
     else:
         way_speed_ms = np.full(len(kept), np.nan)
 
@@ -214,7 +215,7 @@ def build_network(
     seg_len[seg_pos] = _haversine_m(lon[a], lat[a], lon[b], lat[b])
     cum_len = np.concatenate([[0.0], np.cumsum(seg_len)])
     cum_w = np.concatenate([[0.0], np.cumsum(seg_len * way_factor[seq_way])])
-    cum_t = np.concatenate([[0.0], np.cumsum(seg_len / way_speed_ms[seq_way])]) if rules.mode == "drive" else None
+    cum_t = np.concatenate([[0.0], np.cumsum(seg_len / way_speed_ms[seq_way])]) if timed_by_class else None
     p_len = cum_len[p_end] - cum_len[p_start]
     p_w = cum_w[p_end] - cum_w[p_start]
     p_t = (cum_t[p_end] - cum_t[p_start]) if cum_t is not None else np.full(len(p_start), np.nan)

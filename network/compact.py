@@ -12,6 +12,7 @@ import shapely
 from scipy import sparse
 
 from network.errors import NetworkError
+from network.modes import MODES
 
 if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `import network` stays light
     import pyproj
@@ -90,7 +91,7 @@ class CompactNetwork:
     crs
         The projected CRS of every ``x``/``y`` array, as an EPSG string such as ``"EPSG:32650"``.
     mode
-        ``"walk"``, ``"bike"`` or ``"drive"``.
+        ``"walk"``, ``"bike"``, ``"ebike"`` or ``"drive"`` (`network.modes.MODES`).
     node_osmid, node_x, node_y, node_lon, node_lat
         Per node: OSM id, projected metres, WGS84 degrees.
     edge_u, edge_v
@@ -195,7 +196,8 @@ class CompactNetwork:
         """
         if speed_kmh is None:
             if self.mode != "drive":
-                raise NetworkError(f"speed_kmh is needed for a {self.mode} network, e.g. speed_kmh=3.6")
+                raise NetworkError(f"speed_kmh is needed for a {self.mode} network, e.g. speed_kmh=3.6 for older "
+                                   "walkers or 15 for e-bikes")
             t = self.edge_drive_time_s
         else:
             if not speed_kmh > 0:
@@ -506,7 +508,7 @@ def _arrays_problem(arrays: dict[str, np.ndarray]) -> str | None:
             return f"{k} is not a 1-D {dict(i='integer', f='float', b='bool')[_ARRAY_KINDS[k]]} array"
     if arrays["highway_values"].ndim != 1 or arrays["highway_values"].dtype.kind != "U":
         return "highway_values is not a 1-D array of strings"
-    if arrays["crs"].shape != () or arrays["mode"].shape != () or str(arrays["mode"]) not in ("walk", "bike", "drive"):
+    if arrays["crs"].shape != () or arrays["mode"].shape != () or str(arrays["mode"]) not in MODES:
         return "crs or mode is not a single known value"
     lengths = {
         "node": {k: len(arrays[k]) for k in _ARRAY_FIELDS if k.startswith("node_")},

@@ -15,7 +15,7 @@ from network.osm_file import file_bounds, is_osm_path, read_highway_ways, refuse
 from network.build import build_network
 from network.cache import cache_key, default_cache_dir, read_entry, write_entry
 from network.compact import CompactNetwork
-from network.modes import WALK_WAY_FACTORS, ModeRules
+from network.modes import ModeRules, default_way_factors
 from network.raw import RawWays
 from network.xmlsafe import refuse_xml_entities
 
@@ -32,6 +32,7 @@ def load_network(
     buffer_m: float = DEFAULT_BUFFER_M,
     largest_component: bool = True,
     way_factors: Mapping[str, float] | None = None,
+    speeds_kmh: Mapping[str, float] | None = None,
     cache: bool = True,
     cache_dir: Path | None = None,
 ) -> CompactNetwork:
@@ -45,8 +46,10 @@ def load_network(
         place name such as ``"Haidian District, Beijing"`` fetched online through osmnx
         (optional; needs internet).
     mode
-        ``"walk"`` (osmnx's walk filter, every way both directions), ``"bike"`` or ``"drive"``
-        (one-ways respected, speeds by highway class, see `network.modes.DRIVE_SPEED_KMH`).
+        ``"walk"`` (osmnx's walk filter, every way both directions), ``"bike"``, ``"ebike"``
+        (electric bicycles and tricycles: roads and tracks, no motorways or footways; see
+        `network.modes`) or ``"drive"`` (one-ways respected, speeds by highway class, see
+        `network.modes.DRIVE_SPEED_KMH`).
     boundary
         Study-area polygon in WGS84 lon/lat. Ways are clipped to it plus `buffer_m`.
     buffer_m
@@ -56,8 +59,11 @@ def load_network(
     largest_component
         Keep only the largest connected component (what was dropped is in ``net.report``).
     way_factors
-        Time factor per highway value for walk/bike (default `network.modes.WALK_WAY_FACTORS`:
-        steps ×2 for elderly walkers); ``{}`` for none.
+        Time factor per highway value for walk/bike/ebike (default `network.modes.default_way_factors`:
+        steps ×2 for elderly walkers, tracks and paths ×1.25 for e-bikes); ``{}`` for none.
+    speeds_kmh
+        Drive only: road speeds (km/h) by highway class replacing those of
+        `network.modes.DRIVE_SPEED_KMH`, e.g. ``{"tertiary": 35}`` (ways with ``maxspeed`` keep it).
     cache, cache_dir
         Keep the built network in a cache keyed by the file's content and these options, so
         a second run on the same data skips parsing (default folder: `default_cache_dir`).
@@ -82,7 +88,8 @@ def load_network(
     >>> net = load_network("../shared/data/osm/beijing_haidian_wudaokou.osm")  # doctest: +SKIP
     >>> net.summary()["length_km"]  # doctest: +SKIP
     """
-    rules = ModeRules(mode=mode, way_factors=WALK_WAY_FACTORS if way_factors is None else dict(way_factors))
+    rules = ModeRules(mode=mode, way_factors=default_way_factors(mode) if way_factors is None else dict(way_factors),
+                      speeds_kmh=dict(speeds_kmh or {}))
     if boundary is not None and (not isinstance(boundary, shapely.Geometry) or boundary.is_empty):
         raise NetworkError("boundary must be a non-empty shapely polygon in WGS84 lon/lat")
     if buffer_m < 0:
@@ -92,6 +99,8 @@ def load_network(
         "way_factors": sorted(rules.way_factors.items()),
         "boundary": shapely.to_wkb(boundary, hex=True) if boundary is not None else None,
     }
+    if rules.speeds_kmh:  # only when given, so the keys of networks built before stay the same
+        options["speeds_kmh"] = sorted((k, float(v)) for k, v in rules.speeds_kmh.items())
     if isinstance(source, RawWays):
         return _no_file_bounds(build_network(source, rules=rules, boundary=boundary, buffer_m=buffer_m,
                                              largest_component=largest_component, source="sample"))
@@ -173,11 +182,12 @@ def _from_place(place: str | shapely.Geometry, *, rules: ModeRules) -> CompactNe
     """A place name or WGS84 polygon, downloaded through osmnx (online only)."""
     import osmnx as ox
 
+    kind = "bike" if rules.mode == "ebike" else rules.mode  # osmnx has no e-bike filter: ours refines its bike ways
     try:
         if isinstance(place, shapely.Geometry):
-            G = ox.graph_from_polygon(place, network_type=rules.mode, simplify=True, retain_all=False)
+            G = ox.graph_from_polygon(place, network_type=kind, simplify=True, retain_all=False)
         else:
-            G = ox.graph_from_place(place, network_type=rules.mode, simplify=True, retain_all=False)
+            G = ox.graph_from_place(place, network_type=kind, simplify=True, retain_all=False)
     except Exception as exc:  # noqa: BLE001 - offline machines land here
         raise NetworkError(
             f"place {place if isinstance(place, str) else 'polygon'!r}: could not download it through osmnx/Overpass ({type(exc).__name__}); "

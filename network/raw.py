@@ -10,7 +10,7 @@ import numpy as np
 WAY_TAGS: tuple[str, ...] = (
     "highway", "area", "access", "foot", "bicycle", "motor_vehicle", "motorcar", "service",
     "sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right", "oneway", "junction",
-    "maxspeed", "name",
+    "maxspeed", "name", "motorroad", "oneway:bicycle",  # the last two for e-bikes (network.modes)
 )
 
 

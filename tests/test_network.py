@@ -100,6 +100,96 @@ def test_steps_are_slower_for_elderly_walkers_unless_disabled():
     assert plain.edge_weighted_length_m[0] == pytest.approx(200.0, rel=1e-3)
 
 
+# ------------------------------------------------------------- e-bikes and road speeds (issue 18)
+
+
+def test_ebike_filter_roads_and_tracks_but_no_motorways_or_footways():
+    nodes = {i: lonlat(100.0 * i, 50.0 * (i % 2)) for i in range(1, 30)}
+    cases = [
+        ({"highway": "residential"}, True), ({"highway": "primary"}, True), ({"highway": "trunk"}, True),
+        ({"highway": "track"}, True), ({"highway": "path"}, True), ({"highway": "cycleway"}, True),
+        ({"highway": "service"}, True), ({"highway": "unclassified"}, True),
+        ({"highway": "motorway"}, False), ({"highway": "motorway_link"}, False),  # 道路交通安全法 第六十七条
+        ({"highway": "footway"}, False), ({"highway": "pedestrian"}, False), ({"highway": "steps"}, False),
+        ({"highway": "primary", "motorroad": "yes"}, False), ({"highway": "secondary", "bicycle": "no"}, False),
+        ({"highway": "residential", "access": "private"}, False),
+    ]
+    ways = [(100 + k, [2 * k - 1 + 2, 2 * k + 2], tags) for k, (tags, _) in enumerate(cases)]  # disjoint
+    net = load_network(RawWays.from_lists(nodes, ways), mode="ebike", largest_component=False)
+    assert set(net.edge_osmid.tolist()) == {100 + k for k, (_, ok) in enumerate(cases) if ok}
+    assert net.mode == "ebike"
+
+
+def test_ebike_times_speed_times_way_factor_and_one_ways():
+    nodes = {1: lonlat(0, 0), 2: lonlat(500, 0), 3: lonlat(1000, 0), 4: lonlat(500, 400), 5: lonlat(1000, 400),
+             6: lonlat(1500, 0), 7: lonlat(1500, 400), 8: lonlat(0, 400)}
+    ways = [(1, [1, 2], {"highway": "tertiary"}),
+            (2, [2, 3], {"highway": "track"}),                                   # 1.25 × as long
+            (3, [2, 4], {"highway": "residential", "oneway": "yes"}),            # 2 -> 4 only
+            (4, [4, 5], {"highway": "residential", "oneway": "yes", "oneway:bicycle": "no"}),  # both ways
+            (5, [5, 3], {"highway": "residential"}),
+            (6, [3, 6], {"highway": "residential"}), (7, [5, 7], {"highway": "residential"}),  # side streets:
+            (8, [4, 8], {"highway": "residential"})]                                           # 3, 4, 5 are junctions
+    net = load_network(RawWays.from_lists(nodes, ways), mode="ebike")
+    idx = {int(o): i for i, o in enumerate(net.node_osmid)}
+    m = net.csr(net.travel_time_s(15.0))  # 15 km/h: 500 m in 120 s
+    assert m[idx[1], idx[2]] == pytest.approx(120.0, rel=1e-3)
+    assert m[idx[2], idx[3]] == pytest.approx(150.0, rel=1e-3)  # the track: 1.25 × 120 s
+    assert m[idx[2], idx[4]] == pytest.approx(400 / (15 / 3.6), rel=1e-3) and m[idx[4], idx[2]] == 0
+    assert m[idx[4], idx[5]] > 0 and m[idx[5], idx[4]] > 0  # oneway:bicycle=no
+    assert net.travel_time_s(15.0, way_factors=False)[np.flatnonzero(net.edge_osmid == 2)[0]] == pytest.approx(120.0, rel=1e-3)
+    with pytest.raises(NetworkError, match="speed_kmh is needed for a ebike network.*15 for e-bikes"):
+        net.travel_time_s()
+    plain = load_network(RawWays.from_lists(nodes, ways), mode="ebike", way_factors={})
+    assert plain.edge_weighted_length_m.sum() == pytest.approx(plain.edge_length_m.sum())
+
+
+def test_drive_speeds_by_class_can_be_overridden_and_maxspeed_still_wins():
+    nodes = {1: lonlat(0, 0), 2: lonlat(1000, 0), 3: lonlat(2000, 0), 4: lonlat(1000, 500)}
+    ways = [(1, [1, 2], {"highway": "tertiary"}), (2, [2, 3], {"highway": "tertiary", "maxspeed": "60"}),
+            (3, [2, 4], {"highway": "unclassified"})]
+    raw = RawWays.from_lists(nodes, ways)
+    default = load_network(raw, mode="drive")
+    slow = load_network(raw, mode="drive", speeds_kmh={"tertiary": 20, "unclassified": 10})
+    for net, tertiary, unclassified in ((default, 40.0, 30.0), (slow, 20.0, 10.0)):
+        t = dict(zip(net.edge_osmid.tolist(), net.travel_time_s()))
+        assert t[1] == pytest.approx(1000 / (tertiary / 3.6), rel=1e-3)
+        assert t[2] == pytest.approx(1000 / (60 / 3.6), rel=1e-3)  # maxspeed=60 wins over the class
+        assert t[3] == pytest.approx(500 / (unclassified / 3.6), rel=1e-3)
+
+
+def test_road_speeds_are_checked_and_change_the_cache_key(tmp_path):
+    from network.modes import ModeRules
+
+    with pytest.raises(NetworkError, match="speeds_kmh .* apply to the drive mode, not 'ebike'"):
+        load_network(grid_ways(3), mode="ebike", speeds_kmh={"primary": 20})
+    with pytest.raises(NetworkError, match="speed for highway=primary is 0; road speeds must be numbers > 0"):
+        ModeRules(mode="drive", speeds_kmh={"primary": 0})
+    osm = tmp_path / "grid.osm"
+    osm.write_text(osm_xml(grid_ways(3, 200.0, highway="tertiary")), encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = load_network(osm, mode="drive", cache_dir=cache)
+    other = load_network(osm, mode="drive", cache_dir=cache, speeds_kmh={"tertiary": 20})
+    assert first.report["cache"] == "miss" and other.report["cache"] == "miss"  # a key of its own
+    assert other.travel_time_s().sum() == pytest.approx(2 * first.travel_time_s().sum(), rel=1e-6)
+    assert load_network(osm, mode="drive", cache_dir=cache, speeds_kmh={"tertiary": 20}).report["cache"] == "hit"
+
+
+@pytest.mark.shared_data
+def test_guixi_ebike_network_is_the_bike_network_without_motor_roads():
+    src = shared_data("osm/jiangxi_guixi.osm")
+    ebike = load_network(src, mode="ebike")
+    bike = load_network(src, mode="bike")
+    drive = load_network(src, mode="drive")
+    # Guixi has no footways, pedestrian streets or motorways: e-bikes use the bike network ...
+    assert ebike.n_edges == bike.n_edges and ebike.total_length_km == pytest.approx(bike.total_length_km)
+    hw = {ebike.highway_values[i] for i in np.unique(ebike.edge_highway)}
+    assert not hw & {"motorway", "motorway_link", "footway", "pedestrian", "steps"}
+    # ... which includes the track and service roads cars are not routed on
+    assert ebike.total_length_km > drive.total_length_km
+    assert ebike.summary()["mode"] == "ebike"
+
+
 def test_largest_component_kept_and_drop_reported():
     raw = grid_ways(5, 80.0)
     nodes = {int(i): (float(lo), float(la)) for i, lo, la in zip(raw.node_id, raw.node_lon, raw.node_lat)}
@@ -256,7 +346,7 @@ def test_extract_without_walkable_ways(tmp_path):
 
 
 def test_bad_mode():
-    with pytest.raises(NetworkError, match="mode 'fly' is not known"):
+    with pytest.raises(NetworkError, match="mode 'fly' is not known; use one of walk, bike, ebike, drive"):
         load_network(grid_ways(3), mode="fly")
 
 

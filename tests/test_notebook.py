@@ -115,6 +115,10 @@ def test_walkthrough_runs_offline(kernel_config):
     if SHARED_DATA.exists():
         assert "331 Beijing streets" in everything
         assert "手工台账（示意）" in everything and "清华园街道" in everything
+        # the county section (issue 18): tiers with their modes, meal delivery and home visits
+        assert "ebike" in everything and "drive" in everything and "乡镇（街道）区域养老服务中心" in everything
+        assert "'kitchens': 2" in everything and "贵溪市老年助餐中心厨房" in everything
+        assert "'demand_column': 'pop_80plus'" in everything
     else:
         assert "skipped: ../shared/data not found" in everything
     assert seconds < 120, f"the notebook took {seconds:.0f} s; keep it under a minute"

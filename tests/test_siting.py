@@ -523,8 +523,8 @@ def test_drive_tiers_are_refused(sample_case):
 
     net, report, _ = sample_case
     rural = dataclasses.replace(report, profile=load_profile("rural"))
-    with pytest.raises(InputError, match=r"tier 'centre' of category 'elderly' is reached by road.*station"):
-        suggest_sites(rural, net, category="elderly", n_sites=1, tier="centre")
+    with pytest.raises(InputError, match=r"tier 'county' of category 'elderly' is reached by road.*station"):
+        suggest_sites(rural, net, category="elderly", n_sites=1, tier="county")  # the centre is by e-bike
     assert suggest_sites(report, net, category="elderly", n_sites=1).tier == "station"
 
 

@@ -27,14 +27,21 @@ import pandas as pd
 
 from circles.errors import CirclesError
 
-__all__ = ["EXTRA_GROUPS", "GROUP_CAPS", "complete_groups", "estimated_column", "estimated_share"]
+__all__ = ["EXTRA_GROUPS", "GROUP_CAPS", "OPTIONAL_GROUPS", "VISIT_GROUPS", "complete_groups", "estimated_column",
+           "estimated_share"]
 
 #: Group columns a population file may give besides population, 60+ and 0–17 (never estimated by the readers).
 EXTRA_GROUPS: tuple[str, ...] = ("pop_80plus", "pop_disabled", "pop_assistance", "pop_0_3")
+#: Counts kept for home visits (`circles.visits`) when a population file gives them, never estimated:
+#: dependent older people (失能/半失能老人) and people on a home-visit list (探访对象).
+VISIT_GROUPS: tuple[str, ...] = ("pop_dependent", "pop_home_visit")
+#: Every optional count column the readers keep (NaN where blank).
+OPTIONAL_GROUPS: tuple[str, ...] = (*EXTRA_GROUPS, *VISIT_GROUPS)
 #: A group never exceeds the column it is part of (80+ within 60+, 0–3 within 0–17, all within population).
 GROUP_CAPS: Mapping[str, str] = {"pop_80plus": "pop_60plus", "pop_0_3": "pop_0_17", "pop_disabled": "population",
                                  "pop_assistance": "population", "pop_60plus": "population",
-                                 "pop_0_17": "population"}
+                                 "pop_0_17": "population", "pop_dependent": "pop_60plus",
+                                 "pop_home_visit": "population"}
 
 
 def estimated_column(column: str) -> str:

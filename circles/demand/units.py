@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from circles.demand.apportion import apportion
-from circles.demand.groups import EXTRA_GROUPS, GROUP_CAPS, estimated_column
+from circles.demand.groups import GROUP_CAPS, OPTIONAL_GROUPS, estimated_column
 from circles.demand.model import AGE_COLUMNS, POPULATION_COLUMNS, Demand
 from circles.demand.values import (
     ALIASES,
@@ -312,16 +312,15 @@ def _extra_values(
         out["households"] = parse_numbers(frame[cols["households"]], cols["households"], where, problems,
                                           blank_ok=True)
     known = {"population": pop, **ages}
-    for group in EXTRA_GROUPS:
+    for group in OPTIONAL_GROUPS:
         if group not in cols:
             continue
         values = parse_numbers(frame[cols[group]], cols[group], where, problems, blank_ok=True)
-        cap = GROUP_CAPS[group]
-        if cap in known:
-            for i in np.flatnonzero(values > known[cap]):
-                problems.append(f"{where(i)} column '{cols[group]}': {fmt_number(values[i])} is more than the "
-                                f"{'population' if cap == 'population' else cols.get(cap, cap)} "
-                                f"{fmt_number(known[cap][i])}; check the columns")
+        cap = GROUP_CAPS[group] if GROUP_CAPS[group] in known else "population"  # 80+ within 60+, else population
+        for i in np.flatnonzero(values > known[cap]):
+            problems.append(f"{where(i)} column '{cols[group]}': {fmt_number(values[i])} is more than the "
+                            f"{'population' if cap == 'population' else cols.get(cap, cap)} "
+                            f"{fmt_number(known[cap][i])}; check the columns")
         out[group] = values
     return out
 
@@ -480,7 +479,7 @@ def _split_gates(table: pd.DataFrame, groups: dict[str, list[int]], whole: bool)
             pos = table.columns.get_loc(c)
             value = table.iloc[rows[0], pos]
             table.iloc[rows, pos] = apportion(int(value), np.ones(k, dtype=np.int64)) if whole else value / k
-        for c in ("households", *EXTRA_GROUPS):
+        for c in ("households", *OPTIONAL_GROUPS):
             if c in table:
                 pos = table.columns.get_loc(c)
                 table.iloc[rows, pos] = table.iloc[rows[0], pos] / k

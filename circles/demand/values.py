@@ -26,7 +26,7 @@ MAX_LISTED = 5  # bad values quoted in one error message
 #: Column aliases (compared after `circles.inputs.norm_header`): Chinese ledger headers and English names.
 ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "demand_id": ("demand_id", "id", "编号", "小区编号", "unit_id"),
-    "name": ("name", "名称", "小区名称", "小区"),
+    "name": ("name", "名称", "小区名称", "小区", "行政村", "村名", "村名称", "村庄", "村庄名称"),
     "lon": ("lon", "lng", "x", "经度", "longitude"),
     "lat": ("lat", "y", "纬度", "latitude"),
     "population": ("population", "pop", "常住人口", "总人口", "人口", "人口数", "常住人口数"),
@@ -37,7 +37,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "pop_0_17": (
         "pop_0_17", "0-17岁", "0～17岁", "0-17岁人口", "未成年人", "未成年人口", "儿童", "儿童人口",
     ),
-    "district": ("district", "所属街道", "街道", "街道乡镇", "乡镇街道", "街乡"),
+    "district": ("district", "所属街道", "街道", "街道乡镇", "乡镇街道", "街乡", "乡镇", "所属乡镇"),
     "households": ("households", "户数", "总户数", "住户数", "家庭户数"),
     "pop_80plus": ("pop_80plus", "80+", "80岁以上", "80岁及以上", "80岁以上人口", "80岁及以上人口", "高龄老人",
                    "高龄老年人"),
@@ -48,6 +48,11 @@ ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
                 "婴幼儿人数"),
     "community": ("community", "社区", "所属社区", "社区名称", "居委会", "村委会", "社区(村)"),
     "area_type": ("area_type", "新建/既有", "新建既有", "新老小区", "区域类型", "小区类型", "建设类型", "新建或既有"),
+    # for home visits (`circles.visits`): kept when given, never estimated
+    "pop_dependent": ("pop_dependent", "失能", "失能老人", "失能老年人", "失能半失能", "失能半失能老人",
+                      "失能半失能老年人", "失能人数"),
+    "pop_home_visit": ("pop_home_visit", "探访对象", "探访关爱对象", "上门服务对象", "居家上门服务对象",
+                       "特殊困难老年人"),
 })
 
 

@@ -67,6 +67,12 @@ def _profile_rows(profile: Any, grouped: pd.DataFrame) -> pd.DataFrame:
                 "label_zh": " / ".join(x for x in (getattr(cat, "label_zh", cat.id), tzh) if x),
                 "label_en": " / ".join(x for x in (getattr(cat, "label_en", cat.id), ten) if x),
             })
+    from circles.profiles import KITCHEN_CATEGORY
+
+    delivery = getattr(profile, "delivery", None)
+    if delivery is not None and (grouped["category"] == KITCHEN_CATEGORY).any():  # central kitchens: a ledger
+        rows.append({"category": KITCHEN_CATEGORY, "tier": "",                    # category no coverage counts
+                     "label_zh": delivery.label_zh, "label_en": delivery.label_en})
     return pd.DataFrame(rows, columns=["category", "tier", "label_zh", "label_en"])
 
 

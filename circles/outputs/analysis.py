@@ -38,7 +38,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
                    suggestions: Sequence[Any] | gpd.GeoDataFrame = (),
                    map_page: str | None = None, district_table: pd.DataFrame | None = None,
                    rule_table: pd.DataFrame | None = None,
-                   facility_rule_table: pd.DataFrame | None = None) -> dict[str, bytes]:
+                   facility_rule_table: pd.DataFrame | None = None,
+                   extra_summary: Mapping[str, Any] | None = None) -> dict[str, bytes]:
     """Every output file of an analysis, as bytes by file name, in the order they are listed.
 
     Parameters
@@ -57,6 +58,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         become the properties of ``suggested_site`` features in gaps.geojson).
     map_page
         The offline map page (`circles.outputs.map.map_html`), written as map.html.
+    extra_summary
+        More sections of summary.json (e.g. ``delivery``, ``home_visits`` of `circles.outreach`).
     district_table, rule_table
         The districts table (`circles.districts.DISTRICT_COLUMNS`, one row per district ×
         category) and the rule checks (`circles.districts.RULE_COLUMNS`): districts.csv and
@@ -73,6 +76,7 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
     """
     check_lang(lang)
     summary = summary_dict(report, inputs)
+    summary.update(extra_summary or {})
     if isinstance(suggestions, pd.DataFrame):
         sites = suggestions if len(suggestions) else None
     else:

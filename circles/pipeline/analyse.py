@@ -129,7 +129,8 @@ def _networks(prepared: Prepared, geom, say: Progress) -> dict[str, Any]:
             continue
         say(f"network ({m}) from {prepared.source_label} ...")
         try:
-            nets[key] = load_network(prepared.source, mode=m, boundary=geom, buffer_m=opts.buffer_m)
+            nets[key] = load_network(prepared.source, mode=m, boundary=geom, buffer_m=opts.buffer_m,
+                                     **prepared.profile.network_options(m))  # the profile's road speeds
         except OutsideDataError:
             raise ExtentError(f"no {m} ways of {prepared.source_label} within {opts.buffer_m:,.0f} m of the area: "
                               "the network file does not cover it; use an extract that does") from None

@@ -126,7 +126,10 @@ class Prepared:
 
     def modes(self) -> list[str]:
         """The networks a run needs: the walking mode of the options and the profile's road modes."""
-        modes = {t.mode for c in self.profile.categories for t in c.tiers}
+        from circles.outreach import outreach_modes  # meal delivery and home visits travel too
+
+        modes = {t.mode for c in self.profile.categories for t in c.tiers} | outreach_modes(self.profile,
+                                                                                             self.facilities)
         return sorted({self.options.mode if m == "walk" else m for m in modes})
 
     def cut(self, area: Area, *, way_index: Any = None) -> Prepared:
@@ -247,9 +250,13 @@ class AnalysisResult:
                                  if c in sites]]
         districts, rules = self.tables()
         facility_rules = self.report.rules.facility_table(self.lang) if self.report.rules is not None else None
-        return analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
-                              facility_rule_table=facility_rules)
+        from circles.outreach import outreach_outputs  # meal delivery and home visits
+
+        extra_summary, extra_files = outreach_outputs(self.report, self.networks, area=self.area.geometry)
+        files = analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
+                               suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
+                               facility_rule_table=facility_rules, extra_summary=extra_summary)
+        return {**files, **extra_files}
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""

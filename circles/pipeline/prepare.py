@@ -84,7 +84,7 @@ def prepare(options: RunOptions, *, boundary: shapely.Geometry | None = None,
     walk_mode = opts.mode
     say(f"network ({walk_mode}) from {label} ...")
     with watch("read"):
-        whole = load_network(source, mode=walk_mode)
+        whole = load_network(source, mode=walk_mode, **profile.network_options(walk_mode))  # profile speeds
     networks = {"walk": whole}
     extent_box: list[shapely.Geometry] = []
 
