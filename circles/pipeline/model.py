@@ -238,11 +238,13 @@ class AnalysisResult:
         """Every output of `circles analyze` as bytes by file name (map.html unless figures-only)."""
         from circles.outputs import analysis_files
 
+        watch = Stopwatch()
         page = None
         if self.service_areas is not None:
             from circles.outputs.map import map_html
 
-            page = map_html(self.map())
+            with watch("map"):
+                page = map_html(self.map())
         suggestions: Any = self.suggestions
         if not suggestions and self.added_sites is not None:
             sites = self.added_sites
@@ -252,10 +254,13 @@ class AnalysisResult:
         facility_rules = self.report.rules.facility_table(self.lang) if self.report.rules is not None else None
         from circles.outreach import outreach_outputs  # meal delivery and home visits
 
-        extra_summary, extra_files = outreach_outputs(self.report, self.networks, area=self.area.geometry)
-        files = analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                               suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
-                               facility_rule_table=facility_rules, extra_summary=extra_summary)
+        with watch("outputs"):
+            extra_summary, extra_files = outreach_outputs(self.report, self.networks, area=self.area.geometry)
+            files = analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
+                                   suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
+                                   facility_rule_table=facility_rules, extra_summary=extra_summary)
+        if isinstance(self.timings, dict):
+            self.timings.update(watch.seconds)
         return {**files, **extra_files}
 
     def write(self, out_dir: str | Path) -> list[Path]:
