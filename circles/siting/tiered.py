@@ -441,6 +441,9 @@ def suggest_tiered_sites(
                float(res.demand_total), float(w[ex.before].sum()), float(res.coverage), budget, target_coverage,
                costs, centre_costs, capacitated, float(time_limit_s), t_start, d.index, counted)
     notes = _existing_notes(t, ex)
+    if t.centre is None and link_minutes is not None:
+        notes.append(f"category {category!r} has one tier ({t.point.tier.id}): no centres, so points need no link "
+                     "and link_minutes is not used")
     live = np.flatnonzero(~ex.before)
     need = None if target_coverage is None else target_coverage * ask.total - ask.before
     if not len(live) or (need is not None and need <= ask.total * REL_TOL):

@@ -101,14 +101,11 @@ def model_tiers(report: CoverageReport, nets: Mapping[str, CompactNetwork], cate
     Raises
     ------
     InputError
-        Equal tiers, a bad `link_minutes`, `link_minutes` without centres, a missing network.
+        Equal tiers, a bad `link_minutes`, a missing network.
     """
     cat = report.profile.category(category)
     point = siting_tier(report, category, point_tier, roads=True)
-    if centre_tier is None and len(cat.tiers) < 2:
-        if link_minutes is not None:
-            raise InputError(f"category {category!r} has one tier ({point.tier.id}): there is no centre to link "
-                             "points to; leave link_minutes out")
+    if centre_tier is None and len(cat.tiers) < 2:  # no centres: points need no link (link_minutes unused)
         return ModelTiers(None, point, None, None, tier_network(nets, point, category), None, nets)
     centre = siting_tier(report, category, centre_tier or cat.tiers[0].id, roads=True)
     if centre.tier.id == point.tier.id:
