@@ -31,6 +31,7 @@ from circles.siting import (
     suggest_tiered_sites,
 )
 from circles.siting.costs import build_kind
+from circles.siting.tiered_solve import cost_step, least_cost
 from conftest import shared_data
 from netfixtures import grid_ways, lonlat
 from network import load_network
@@ -173,6 +174,39 @@ def test_exact_against_brute_force(rng, n_c, n_p, n_u):
         tref = brute(ac, ap, lk, w, cc, cp, free, target=target)
         sel = solve_tiered(m, target=target, solver="highs")
         assert sel.target_met and (sel.cost, sel.objective) == (tref[1], tref[0])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rng=matrices, n_c=st.integers(1, 3), n_p=st.integers(1, 4), n_u=st.integers(2, 7))
+def test_least_cost_by_bisection_alone(rng, n_c, n_p, n_u):
+    """Without the least-cost MIP, the budgeted MIPs alone find and prove the least cost (costs in steps of
+    0.25 or 300,000)."""
+    ac = rng.random((n_c, n_u)) < 0.35
+    ap = rng.random((n_p, n_u)) < 0.45
+    lk = rng.random((n_c, n_p)) < 0.5
+    free = rng.random(n_p) < 0.3
+    w = rng.integers(1, 6, n_u).astype(float)
+    unit = 0.25 if rng.random() < 0.5 else 300_000.0
+    cc, cp = rng.integers(1, 9, n_c) * unit, rng.integers(1, 9, n_p) * unit
+    m = TieredModel.build(ac, ap, lk, w, centre_costs=cc, point_costs=cp, point_free=free)
+    reach = brute(ac, ap, lk, w, cc, cp, free, budget=1e12)[0]
+    if reach == 0:
+        return
+    target = float(rng.uniform(0.2, 1.0) * reach)
+    value, cost = brute(ac, ap, lk, w, cc, cp, free, target=target)
+    every = (list(range(n_c)), list(range(n_p)))
+    got = least_cost(m, target, start=every, direct_share=0.0)
+    assert got.optimal and got.status.startswith("least cost proven")
+    assert m.cost(*got.sites) == cost and m.value(*got.sites) == value and got.bound == cost
+    assert cost_step(m) == pytest.approx(unit * np.gcd.reduce(np.round(np.r_[cc, cp] / unit).astype(int)))
+
+
+def test_cost_step():
+    m = TieredModel.build([[1]], [[1], [1]], [[1, 0]], [1.0], centre_costs=[600_000.0],
+                          point_costs=[300_000.0, 450_000.0])
+    assert cost_step(m) == 150_000.0
+    m = TieredModel.build([[1]], [[1]], [[1]], [1.0], centre_costs=[0.3], point_costs=[0.0])
+    assert cost_step(m) == pytest.approx(0.3)
 
 
 def test_matrix_level_bad_input():

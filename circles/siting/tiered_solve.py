@@ -35,7 +35,7 @@ from circles.siting.tiered_model import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TieredSelection", "solve_tiered"]
+__all__ = ["ExactChoice", "TieredSelection", "cost_step", "least_cost", "solve_tiered"]
 
 
 # ============================================================================ the answer
@@ -210,8 +210,20 @@ def solve_tiered(
 
 
 @dataclass(frozen=True)
-class _Exact:
-    """The sites the exact stage settles on (centres, points), and how."""
+class ExactChoice:
+    """The sites the exact stage settles on, and how.
+
+    Attributes
+    ----------
+    sites
+        (centres, points): indices in the model solved.
+    optimal
+        Whether the solver proved them optimal.
+    bound
+        The proven bound on the objective (people for a budget, yuan for a target).
+    solver, status
+        The back end that produced them (``"greedy"`` when none did) and its status line.
+    """
 
     sites: tuple[list[int], list[int]]
     optimal: bool
@@ -267,67 +279,117 @@ def _most_people(m: TieredModel, budget: float, start: tuple[list[int], list[int
 
 def _exact(m: TieredModel, *, budget: float | None, want: float | None, g_sites: tuple[list[int], list[int]],
            g_value: float, reachable: float, time_limit_s: float, solver: str, size: dict[str, int],
-           timings: dict[str, float]) -> _Exact:
+           timings: dict[str, float]) -> ExactChoice:
     """The MIP's answer, or the greedy's when no MIP is needed, fits or succeeds.
 
-    A budget is one MIP. A target is a sequence of budgeted MIPs (`_least_cost`): the least-cost
-    model proper spends minutes in HiGHS's root cuts on Porto-sized instances where each
-    budgeted model takes seconds.
+    A budget is one MIP. A target is `least_cost`: a lower bound on the steps of the possible
+    totals, the least-cost MIP for part of the time (it can spend minutes in HiGHS's root cuts
+    on Porto-sized instances), then budgeted MIPs, which take seconds.
     """
     by_target = budget is None
     bound = math.nan if by_target else reachable
     if m.n_units == 0 or (want is not None and want <= 0):
-        return _Exact(([], []), True, 0.0, "exact", "nothing to cover")
+        return ExactChoice(([], []), True, 0.0, "exact", "nothing to cover")
     if solver == "greedy":
-        return _Exact(g_sites, False, bound, "greedy", "greedy")
+        return ExactChoice(g_sites, False, bound, "greedy", "greedy")
     nonzeros = tiered_mip(m, objective="coverage", budget=0.0)[0].nonzeros
     size["mip_nonzeros"] = nonzeros
     if nonzeros > MAX_MIP_NONZEROS:
         log.warning("tiered siting model has %d nonzeros (> %d): greedy solution", nonzeros, MAX_MIP_NONZEROS)
-        return _Exact(g_sites, False, bound, "greedy", f"model too large for the MIP ({nonzeros:,} nonzeros)")
+        return ExactChoice(g_sites, False, bound, "greedy", f"model too large for the MIP ({nonzeros:,} nonzeros)")
     back = "highs" if solver == "auto" else solver
-    deadline = time.perf_counter() + time_limit_s
     if by_target:
-        return _least_cost(m, want, g_sites, g_value, back, deadline, timings)
+        return least_cost(m, want, start=g_sites, solver=back, time_limit_s=time_limit_s, timings=timings)
     s = _most_people(m, budget, g_sites, back, time_limit_s, timings)
     if s is None:
-        return _Exact(g_sites, False, bound, "greedy", f"{back}: no solution; greedy solution kept")
-    return _Exact(s.sites, s.optimal, s.bound if np.isfinite(s.bound) else bound, back, s.status)
+        return ExactChoice(g_sites, False, bound, "greedy", f"{back}: no solution; greedy solution kept")
+    return ExactChoice(s.sites, s.optimal, s.bound if np.isfinite(s.bound) else bound, back, s.status)
 
 
-def _least_cost(m: TieredModel, want: float, g_sites: tuple[list[int], list[int]], g_value: float, back: str,
-                deadline: float, timings: dict[str, float]) -> _Exact:
-    """The least cost covering `want`, and at that cost the most people, by budgeted MIPs.
+def cost_step(m: TieredModel) -> float:
+    """The step between possible total costs: the greatest common divisor of the costs, in fen (at least a fen).
 
-    From the cost U of a choice reaching `want` (the greedy's, else every site), the most
-    people within U − 1 fen: while that still reaches `want`, U drops to its cost; once it
-    cannot (proven by the solver's bound), U is the least cost, and the last choice covers the
-    most people at it (else one more MIP at U finds them).
+    Xi'an's 600,000 and 300,000 give 300,000: no total lies between 900,000 and 1,200,000.
     """
-    enough = want * (1 - REL_TOL)
-    best = g_sites if g_value >= enough else (list(range(m.n_centres)), list(range(m.n_points)))
-    cost, most, proven, steps = m.cost(*best), False, False, 0
-    while time.perf_counter() < deadline - 0.5:
-        if cost - COST_ABS_GAP < 0:
-            proven = True
-            break
-        steps += 1
-        budget = cost - COST_ABS_GAP
+    fen = np.round(np.concatenate([m.centre_costs, m.point_costs]) / COST_ABS_GAP).astype(np.int64)
+    g = int(np.gcd.reduce(fen[fen > 0])) if (fen > 0).any() else 1
+    return max(g, 1) * COST_ABS_GAP
+
+
+def least_cost(m: TieredModel, want: float, *, start: tuple[list[int], list[int]], solver: str = "highs",
+               time_limit_s: float = DEFAULT_TIME_LIMIT_S, direct_share: float = 0.25,
+               timings: dict[str, float] | None = None) -> ExactChoice:
+    """The least cost covering `want` people, and at that cost the most people.
+
+    Totals are multiples of `cost_step` g. A lower bound L — the LP relaxation of the
+    least-cost model, rounded up to a multiple of g — may already prove the greedy's cost U.
+    Otherwise the least-cost MIP runs for a quarter of the time (it can stall in HiGHS's root
+    cuts), raising L by its bound; then budgeted MIPs bisect the multiples of g between L and
+    U: the most people within k·g either reach `want` (U drops to their cost) or provably do
+    not (L rises above k·g). U is proven once it is L. A last budgeted MIP at U gives the most
+    people at that cost when no earlier one did.
+
+    Parameters
+    ----------
+    m
+        The (reduced) model.
+    want
+        People to cover newly, at most what all candidates together reach.
+    start
+        A choice (centres, points), e.g. the greedy's: the first U when it reaches `want`.
+    solver
+        ``"highs"`` or ``"cbc"``.
+    time_limit_s
+        For all the MIPs together (seconds).
+    direct_share
+        Share of the time the least-cost MIP may take before the bisection (0: bisect only).
+    timings
+        Seconds per stage, added to (``mip_build``).
+    """
+    timings = {} if timings is None else timings
+    back, deadline = solver, time.perf_counter() + time_limit_s
+    enough, step = want * (1 - REL_TOL), cost_step(m)
+    best = start if m.value(*start) >= enough else (list(range(m.n_centres)), list(range(m.n_points)))
+    upper, most, solves = m.cost(*best), False, 0
+    lower = _on_step(_cost_bound(m, want), step)
+    if direct_share > 0 and upper > lower + step / 2 and time.perf_counter() < deadline - 0.5:
+        solves += 1
+        mip, lay = tiered_mip(m, objective="cost", target=enough)
+        left = deadline - time.perf_counter()
+        out = run_mip(mip, back, time_limit_s=max(0.5, left * direct_share), start=_start(m, best, lay),
+                      abs_gap=COST_ABS_GAP)
+        timings["mip_build"] = timings.get("mip_build", 0.0) + out.build_s
+        log.info("tiered siting least-cost MIP (%s): %s in %.2f s", back, out.status, out.seconds)
+        if out.x is not None and m.value(*_sites_of(out.x, lay)) >= enough and m.cost(*_sites_of(out.x, lay)) < upper:
+            best = _sites_of(out.x, lay)
+            upper = m.cost(*best)
+        if np.isfinite(out.bound):
+            lower = max(lower, _on_step(out.bound, step))
+    while upper > lower + step / 2 and time.perf_counter() < deadline - 0.5:
+        k = math.floor((round(lower / step) + round(upper / step) - 1) / 2)  # a multiple below upper
+        budget = k * step + step / 2
+        solves += 1
         s = _most_people(m, budget, tiered_greedy(m, budget=budget), back, deadline - time.perf_counter(), timings)
         if s is not None and s.value >= enough:
-            best, cost, most = s.sites, m.cost(*s.sites), s.optimal
-            continue
-        proven = s is not None and (s.optimal or (np.isfinite(s.bound) and s.bound < enough))
-        break
-    if proven and not most and time.perf_counter() < deadline - 0.5:
-        steps += 1
-        s = _most_people(m, cost, best, back, deadline - time.perf_counter(), timings)
-        if s is not None and s.value >= m.value(*best) - 1e-9 and m.cost(*s.sites) <= cost + COST_ABS_GAP:
+            best, upper, most = s.sites, m.cost(*s.sites), s.optimal
+        elif s is not None and (s.optimal or (np.isfinite(s.bound) and s.bound < enough)):
+            lower = (k + 1) * step
+        else:
+            break
+    proven = upper <= lower + step / 2
+    if not most and time.perf_counter() < deadline - 0.5:
+        solves += 1
+        s = _most_people(m, upper + step / 2, best, back, deadline - time.perf_counter(), timings)
+        if s is not None and s.value >= m.value(*best) - 1e-9 and m.cost(*s.sites) <= upper + COST_ABS_GAP:
             best, most = s.sites, s.optimal
-    bound = cost if proven else _cost_bound(m, want)
-    status = (f"least cost {'proven' if proven else 'not proven (time limit)'} by {steps} budgeted MIP(s)"
-              + ("" if most or not proven else "; the most people at that cost not proven"))
-    return _Exact(best, proven and most, bound, back, status)
+    status = (f"least cost {'proven' if proven else 'not proven (time limit)'} in {solves} MIP(s), steps of "
+              f"{step:,.2f}" + ("" if most else "; the most people at that cost not proven"))
+    return ExactChoice(best, proven and most, upper if proven else lower, back, status)
+
+
+def _on_step(cost: float, step: float) -> float:
+    """The least multiple of `step` at or above `cost` (allowing rounding of a millionth of a step)."""
+    return math.ceil(cost / step - 1e-6) * step
 
 
 def _cost_bound(m: TieredModel, want: float) -> float:
