@@ -19,6 +19,17 @@ shenzhen_nodes
     Shenzhen Nanshan: every node as demand × 1,000 candidates anywhere on the network.
 porto_core_capacitated
     porto_core with 300 candidates and capacities of 200–1,500 people: the capacitated model.
+porto_tiered
+    Tiered siting (`circles.siting.suggest_tiered_sites`) end to end on Porto's walking and
+    driving networks: the same 20,000 core nodes as demand (60+ people 1–59 each); existing
+    sites: 3 centres (by road) and 30 points (on foot); candidates: 200 centres on road edges and
+    1,800 points on footway edges in the disc, half new builds, half renovations. Points cover
+    a 15-minute walk at 3.6 km/h (no way factors), centres a 3-minute drive, and a point counts
+    only within 10 minutes' drive of a centre. Points cost the Xi'an defaults (600,000 new,
+    300,000 renovated); centres 1,800,000 / 900,000 (an assumption, so that both tiers are
+    chosen: at point prices a centre's drive area beats any walk). Objectives: the most people
+    within 6 M and 12 M yuan, and the least cost reaching 80 % coverage. Written to
+    ``siting_tiered.json`` / ``siting_tiered.md``.
 
 Measured per instance
 ---------------------
@@ -44,6 +55,7 @@ Usage::
 
     python bench/bench_siting.py [--instances porto_core,shenzhen_nodes] [--repeats 3]
                                  [--skip-spopt] [--spopt-timeout 1200]
+    python bench/bench_siting.py --instances porto_tiered
 
 Writes ``bench/results/siting.json`` (raw figures) and ``bench/results/siting.md`` (the table).
 """
@@ -77,7 +89,9 @@ THRESHOLD_S = 15 * 60.0
 P = 10
 SEED = 20240611
 BUDGET_S = 30.0
-INSTANCES = ("porto_core", "porto_spread", "porto_all_nodes", "shenzhen_nodes", "porto_core_capacitated")
+INSTANCES = ("porto_core", "porto_spread", "porto_all_nodes", "shenzhen_nodes", "porto_core_capacitated",
+             "porto_tiered")
+TIERED = "porto_tiered"
 
 
 # --------------------------------------------------------------------------- instances
@@ -247,6 +261,129 @@ def _run_spopt(sets, w: np.ndarray, *, timeout: float) -> dict[str, Any]:
         return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# --------------------------------------------------------------------------- tiered siting
+TIERED_CENTRE_MIN, TIERED_LINK_MIN = 3.0, 10.0
+TIERED_CENTRE_COSTS = (1_800_000.0, 900_000.0)  # new, renovation (an assumption: see the docstring)
+TIERED_OBJECTIVES = ({"budget": 6_000_000.0}, {"budget": 12_000_000.0}, {"target_coverage": 0.8})
+
+
+def build_tiered(nets: dict[str, Any]) -> dict[str, Any]:
+    """The report of the existing sites, the candidates and the settings of the tiered instance."""
+    import pandas as pd
+    import shapely
+
+    from circles.coverage import assess
+    from circles.profiles import load_profile
+
+    walk, drive = nets["porto"], nets["porto_drive"]
+    rng = np.random.default_rng(SEED)
+    units, _, radius = _core_disc(walk, 20_000)
+    cx, cy = np.median(walk.node_x), np.median(walk.node_y)
+
+    def points(net, n):
+        mx = (net.node_x[net.edge_u] + net.node_x[net.edge_v]) / 2
+        my = (net.node_y[net.edge_u] + net.node_y[net.edge_v]) / 2
+        edges = np.sort(rng.choice(np.flatnonzero(np.hypot(mx - cx, my - cy) < radius), n, replace=False))
+        pts = shapely.line_interpolate_point(net.edge_lines()[edges], rng.uniform(0.05, 0.95, n), normalized=True)
+        return net.to_lonlat(shapely.get_x(pts), shapely.get_y(pts))
+
+    w = rng.integers(1, 60, len(units)).astype(float)
+    demand = pd.DataFrame({"lon": walk.node_lon[units], "lat": walk.node_lat[units], "population": 5 * w,
+                           "pop_60plus": w, "pop_0_17": w})
+    (eclon, eclat), (eplon, eplat) = points(drive, 3), points(walk, 30)
+    facilities = pd.DataFrame({"name": [f"centre {i}" for i in range(3)] + [f"point {i}" for i in range(30)],
+                               "category": "elderly", "tier": ["centre"] * 3 + ["station"] * 30,
+                               "lon": np.r_[eclon, eplon], "lat": np.r_[eclat, eplat]})
+    (clon, clat), (plon, plat) = points(drive, 200), points(walk, 1_800)
+    candidates = pd.DataFrame({"name": [f"C{i}" for i in range(200)] + [f"P{i}" for i in range(1_800)],
+                               "tier": ["centre"] * 200 + ["station"] * 1_800,
+                               "lon": np.r_[clon, plon], "lat": np.r_[clat, plat],
+                               "build": np.where(rng.random(2_000) < 0.5, "new", "renovation")})
+    with tempfile.TemporaryDirectory(prefix="bench_tiered_") as tmp:
+        path = Path(tmp) / "profile.toml"
+        path.write_text(f'base = "rural"\nid = "rural_porto_bench"\n[categories.elderly.tiers.centre]\n'
+                        f'minutes = {TIERED_CENTRE_MIN}\n[categories.elderly.tiers.station]\nminutes = 15\n',
+                        encoding="utf-8")
+        profile = load_profile(path)
+    t0 = time.perf_counter()
+    report = assess({"walk": walk, "drive": drive}, facilities, demand, profile=profile, plain_speed_kmh=SPEED_KMH)
+    what = (f"20,000 walk nodes within {radius / 1000:.1f} km of the median node; existing 3 centres + 30 points; "
+            f"candidates 200 centres (road edges) + 1,800 points (footway edges); centres {TIERED_CENTRE_MIN:g} min "
+            f"by road, points 15 min on foot, link {TIERED_LINK_MIN:g} min by road")
+    return {"name": TIERED, "report": report, "nets": {"walk": walk, "drive": drive}, "candidates": candidates,
+            "assess_s": time.perf_counter() - t0, "what": what}
+
+
+def run_tiered(inst: dict[str, Any], *, repeats: int, time_limit_s: float) -> dict[str, Any]:
+    """`suggest_tiered_sites` end to end per objective and back end: wall time, stages, objective, optimality."""
+    from circles.siting import SiteCosts, suggest_tiered_sites
+
+    centre_costs = SiteCosts(new_yuan=TIERED_CENTRE_COSTS[0], renovation_yuan=TIERED_CENTRE_COSTS[1])
+    rows = []
+    for objective in TIERED_OBJECTIVES:
+        row: dict[str, Any] = {"objective": objective}
+        for solver in ("highs", "cbc", "greedy"):
+            outs, t, all_t = _timed(lambda: suggest_tiered_sites(
+                inst["report"], inst["nets"], inst["candidates"], category="elderly", link_minutes=TIERED_LINK_MIN,
+                centre_costs=centre_costs, time_limit_s=time_limit_s, solver=solver, **objective),
+                repeats if solver != "cbc" else 1)
+            out = outs[-1]
+            if len({(round(o.objective, 6), round(o.total_cost, 2)) for o in outs}) > 1:
+                raise RuntimeError(f"{TIERED} {objective} {solver}: answers differ between runs")
+            row[solver] = {"wall_s": t, "runs_s": all_t, "added": out.objective, "cost": out.total_cost,
+                           "coverage_after": out.coverage_after, "optimal": out.optimal, "gap": out.gap,
+                           "centres": int((out.sites["role"] == "centre").sum()),
+                           "points": int((out.sites["role"] == "point").sum()),
+                           "timings": {k: statistics.median(o.timings.get(k, 0.0) for o in outs)
+                                       for k in out.timings},
+                           "model_size": out.model_size, "message": out.message}
+            print(f"[{TIERED}] {objective} {solver}: {t:.2f} s, {out.message}", flush=True)
+        exact = [row[s] for s in ("highs", "cbc")]
+        row["agree"] = bool(abs(exact[0]["added"] - exact[1]["added"]) <= 1e-6
+                            and abs(exact[0]["cost"] - exact[1]["cost"]) <= 0.01)
+        rows.append(row)
+    return {"instance": TIERED, "what": inst["what"], "assess_s": inst["assess_s"], "rows": rows,
+            "coverage_before": float(inst["report"].category("elderly").coverage)}
+
+
+def _tiered_markdown(res: dict[str, Any]) -> str:
+    m, t = res["machine"], res["tiered"]
+    lines = [
+        "# Tiered siting benchmark (centres by road + points on foot, Porto)",
+        "",
+        f"`python bench/bench_siting.py --instances {TIERED}` — {m['date']}; {m['nproc']} cores (shared; load "
+        f"average at start {', '.join(f'{x:.1f}' for x in m['loadavg_at_start']) if m['loadavg_at_start'] else 'n/a'}"
+        + (f", at end {', '.join(f'{x:.1f}' for x in m['loadavg_at_end'])}" if m.get("loadavg_at_end") else "")
+        + "), " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".",
+        "",
+        f"Instance: {t['what']}. `assess` of the existing sites (not timed below): {t['assess_s']:.1f} s.",
+        "",
+        f"`suggest_tiered_sites` end to end, median of {res['repeats']} runs (CBC: one run); seconds. Stages of the "
+        "HiGHS run: existing sites' coverage and links, candidates' coverage sets and links, reduction, greedy, MIP.",
+        "",
+        "| objective | HiGHS s | (existing + sets, reduce, MIP) | CBC s | new centres + points | cost (yuan) | "
+        "people added | optimal, gap | greedy: people / cost | HiGHS = CBC |",
+        "|---|---:|---|---:|---|---:|---:|---|---|---|",
+    ]
+    for r in t["rows"]:
+        h, c, g = r["highs"], r["cbc"], r["greedy"]
+        st = h["timings"]
+        stages = (f"{st.get('existing', 0) + st.get('coverage_sets', 0):.1f}, {st.get('reduce', 0):.1f}, "
+                  f"{st.get('mip', 0):.1f}")
+        obj = ", ".join(f"{k} {v:,.0f}" if k == "budget" else f"{k} {v:.0%}" for k, v in r["objective"].items())
+        lines.append(f"| {obj} | {h['wall_s']:.1f} | {stages} | {c['wall_s']:.1f} | {h['centres']} + {h['points']} | "
+                     f"{h['cost']:,.0f} | {h['added']:,.0f} | {h['optimal']}, {h['gap']:.2%} | "
+                     f"{g['added']:,.0f} / {g['cost']:,.0f} | {'yes' if r['agree'] else 'NO'} |")
+    size = t["rows"][0]["highs"]["model_size"]
+    lines += ["", f"Model: {size.get('centres', 0):,} candidate centres, {size.get('points', 0):,} points (with "
+              f"existing points no centre links), {size.get('units', 0):,} demand units still to cover → reduced to "
+              f"{size.get('centres_reduced', 0):,} × {size.get('points_reduced', 0):,} × "
+              f"{size.get('units_reduced', 0):,} ({size.get('dominated_dropped', 0):,} dominated candidates "
+              f"dropped), {size.get('mip_nonzeros', 0):,} MIP nonzeros. Coverage before (tiered rule): see "
+              f"siting_tiered.json; the assessment's: {t['coverage_before']:.1%}.", ""]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- report
 def _machine() -> dict[str, Any]:
     from importlib import metadata
@@ -342,10 +479,11 @@ def main(argv: list[str] | None = None) -> int:
                          "(same sizes, pairs and optimum) instead of running it again (it takes minutes)")
     a = ap.parse_args(argv)
     if a.report_only:
-        res = json.loads((a.out / "siting.json").read_text(encoding="utf-8"))
-        md = _markdown(res)
-        atomic_write(a.out / "siting.md", md)
-        print(md)
+        for name, render in (("siting", _markdown), ("siting_tiered", _tiered_markdown)):
+            if (a.out / f"{name}.json").exists():
+                md = render(json.loads((a.out / f"{name}.json").read_text(encoding="utf-8")))
+                atomic_write(a.out / f"{name}.md", md)
+                print(md)
         return 0
     from network import load_network
 
@@ -357,6 +495,18 @@ def main(argv: list[str] | None = None) -> int:
     nets = {}
     if any(n.startswith("porto") for n in names):
         nets["porto"] = load_network(DATA / "porto.osm.pbf", mode="walk")
+    if TIERED in names:
+        nets["porto_drive"] = load_network(DATA / "porto.osm.pbf", mode="drive")
+        tiered = run_tiered(build_tiered(nets), repeats=a.repeats, time_limit_s=a.time_limit_s)
+        machine_t = {**machine, "loadavg_at_end": os.getloadavg()}
+        res_t = {"machine": machine_t, "repeats": a.repeats, "seed": SEED, "tiered": tiered}
+        atomic_write(a.out / "siting_tiered.json", json.dumps(res_t, indent=1, default=float))
+        md = _tiered_markdown(res_t)
+        atomic_write(a.out / "siting_tiered.md", md)
+        print(md)
+        names = [n for n in names if n != TIERED]
+        if not names:
+            return 0
     if "shenzhen_nodes" in names:
         nets["shenzhen"] = load_network(DATA / "shenzhen_nanshan.osm", mode="walk")
     earlier: dict[str, Any] = {}

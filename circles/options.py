@@ -161,6 +161,32 @@ class RunOptions:
         commands=(ANALYZE,), metavar="IDS")
     time_limit_s: float = _opt(60.0, "--time-limit", "每类求解时间上限（秒）", "solver time limit per category (s)",
                                commands=(ANALYZE,), kind="float", minimum=0.0, min_open=True)
+    # --- tiered siting under a budget (issue 18, part 4: circles.siting.suggest_tiered_sites) ------------------
+    tiered: bool = _opt(False, "--tiered", "分级选址：同时选乡镇中心和村级点，村级点须在中心的车程内（配合 --budget 或 "
+                        "--target-coverage）", "tiered siting: choose township centres and village points together, a "
+                        "point only counting within the road time of a centre (with --budget or --target-coverage)",
+                        commands=(ANALYZE,), kind="flag")
+    link_minutes: float | None = _opt(
+        None, "--link-minutes", "中心到村级点的最长车程（分钟），默认取中心层级的时间阈值",
+        "most minutes from a centre to a village point by road; default the centre tier's threshold",
+        commands=(ANALYZE,), kind="float", minimum=0.0, min_open=True)
+    cost_new_yuan: float | None = _opt(
+        None, "--cost-new", "新建一处的费用（元），默认 600000（西安 2024 新建社区养老服务站最高补助）",
+        "cost of a new building (yuan); default 600000 (Xi'an 2024 subsidy for a new station, at most)",
+        commands=(ANALYZE,), kind="float", minimum=0.0)
+    cost_renovation_yuan: float | None = _opt(
+        None, "--cost-renovation", "改造一处的费用（元），默认 300000（西安 2024 提升改造最高补助）",
+        "cost of renovating a building (yuan); default 300000 (Xi'an 2024 subsidy for a renovation, at most)",
+        commands=(ANALYZE,), kind="float", minimum=0.0)
+    operating_yuan_per_year: float | None = _opt(
+        None, "--operating-cost", "每处每年运营费用（元），默认 100000（西安 2024 运营补助 1.5万-10万元/年的上限）",
+        "operating cost of a site per year (yuan); default 100000 (top of Xi'an's 15,000-100,000 a year)",
+        commands=(ANALYZE,), kind="float", minimum=0.0)
+    operating_years: float | None = _opt(
+        None, "--operating-years", "预算中计入的运营年数，默认 0（预算只含一次性费用）",
+        "years of operation counted in the budget; default 0 (the budget is the one-off cost)",
+        commands=(ANALYZE,), kind="float", minimum=0.0)
+    # --- end of tiered siting options -----------------------------------------------------------------------------
     # --- outputs ----------------------------------------------------------------------------
     figures_only: bool = _opt(False, "--figures-only", "只算指标：不绘制服务范围和地图（批处理、脚本）",
                               "figures only: no service areas and no map (for batch and scripts)", kind="flag")
@@ -203,6 +229,18 @@ class RunOptions:
                              "or --budget AMOUNT")
         if sum(x is not None for x in (out.suggest, out.target_coverage, out.budget)) > 1:
             raise InputError("give one of --suggest N, --target-coverage SHARE or --budget AMOUNT")
+        # --- tiered siting (issue 18, part 4) ---
+        tiered_only = [f for f, v in (("--link-minutes", out.link_minutes), ("--cost-new", out.cost_new_yuan),
+                                      ("--cost-renovation", out.cost_renovation_yuan),
+                                      ("--operating-cost", out.operating_yuan_per_year),
+                                      ("--operating-years", out.operating_years)) if v is not None]
+        if tiered_only and not out.tiered:
+            raise InputError(f"{', '.join(tiered_only)} only apply to tiered siting; add --tiered (with --budget "
+                             "AMOUNT or --target-coverage SHARE)")
+        if out.tiered and out.budget is None and out.target_coverage is None:
+            raise InputError("--tiered needs --budget AMOUNT (yuan, e.g. --budget 3000000) or --target-coverage "
+                             "SHARE (e.g. 0.9)")
+        # --- end of tiered siting ---
         return out
 
     @property

@@ -98,6 +98,8 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
         record.update(suggest=opts.suggest, target_coverage=opts.target_coverage, budget=opts.budget,
                       capacitated=opts.capacitated, candidates=opts.candidates or "generated in gaps",
                       time_limit_s=opts.time_limit_s)
+        if opts.tiered:  # tiered siting (issue 18, part 4)
+            record.update(tiered=True, link_minutes=opts.link_minutes)
     return AnalysisResult(report=report, networks=nets, service_areas=areas, inputs=record, lang=opts.lang,
                           notes=tuple(notes), area=area, districts=districts, suggestions=tuple(suggestions),
                           extent=prepared.extent,
@@ -168,6 +170,18 @@ def _suggest(prepared: Prepared, report: CoverageReport, nets, geom, say: Progre
     within = _siting_area(prepared, nets, geom)
     results = []
     for cat in wanted:
+        if opts.tiered:  # --- tiered siting (issue 18, part 4): centres and points together, under a budget ---
+            from circles.siting import XIAN_2024, suggest_tiered_sites
+
+            costs = XIAN_2024.with_overrides(new_yuan=opts.cost_new_yuan, renovation_yuan=opts.cost_renovation_yuan,
+                                             operating_yuan_per_year=opts.operating_yuan_per_year,
+                                             operating_years=opts.operating_years)
+            say(f"suggesting centres and points for {cat} ...")
+            results.append(suggest_tiered_sites(report, nets, candidates, category=cat, budget=opts.budget,
+                                                target_coverage=opts.target_coverage, link_minutes=opts.link_minutes,
+                                                costs=costs, capacitated=opts.capacitated,
+                                                time_limit_s=opts.time_limit_s, within=within))
+            continue  # --- end of tiered siting ---
         mode = profile.category(cat).tiers[-1].mode
         net = nets["walk"] if mode in ("walk", "bike") else nets[mode]
         say(f"suggesting sites for {cat} ...")

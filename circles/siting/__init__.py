@@ -61,12 +61,19 @@ from circles.siting.candidates import (
     siting_tier,
     uncovered_demand,
 )
+from circles.siting.costs import XIAN_2024, XIAN_2024_SOURCE, SiteCosts
 from circles.siting.mip import DEFAULT_TIME_LIMIT_S, MAX_MIP_NONZEROS, SOLVERS
 from circles.siting.reduce import ReducedModel, reduce_model
+from circles.siting.tiered import DEFAULT_CENTRE_SPACING_M, TieredSitingResult, suggest_tiered_sites
+from circles.siting.tiered_model import TieredModel, reduce_tiered
+from circles.siting.tiered_solve import TieredSelection, solve_tiered
 
 __all__ = [
     "CoverageSets", "ReducedModel", "Selection", "SitingResult", "SitingTier",
     "coverage_sets", "reduce_model", "solve_mclp", "solve_set_cover",
     "candidates_in_gaps", "check_within", "prepare_candidates", "siting_tier", "suggest_sites", "uncovered_demand",
     "DEFAULT_SPACING_M", "DEFAULT_TIME_LIMIT_S", "MAX_MIP_NONZEROS", "SOLVERS",
+    # tiered siting under a budget (issue 18, part 4)
+    "SiteCosts", "TieredModel", "TieredSelection", "TieredSitingResult", "reduce_tiered", "solve_tiered",
+    "suggest_tiered_sites", "DEFAULT_CENTRE_SPACING_M", "XIAN_2024", "XIAN_2024_SOURCE",
 ]

@@ -448,8 +448,7 @@ def _coverage_sets(net: CompactNetwork, report: CoverageReport, req: _Request, c
     d = report.demand
     ux, uy = net.to_xy(d["lon"].to_numpy(float)[live], d["lat"].to_numpy(float)[live])
     usnap = net.snap(ux, uy, max_distance_m=snap_max_m)
-    cost_s = net.travel_time_s(req.tier.speed_kmh, way_factors=req.tier.way_factors)
-    return coverage_sets(net, csnap, usnap, cost_s, threshold_s=req.tier.minutes * 60.0)
+    return coverage_sets(net, csnap, usnap, req.tier.edge_cost(net), threshold_s=req.tier.minutes * 60.0)
 
 
 def _select(covers: sparse.csr_matrix, w: np.ndarray, used: pd.DataFrame, req: _Request, *, n_sites: int | None,

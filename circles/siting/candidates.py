@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SPACING_M", "SitingTier", "candidates_in_gaps", "check_within", "inside", "prepare_candidates",
-    "siting_tier", "uncovered_demand",
+    "reach_m", "siting_tier", "street_candidates", "uncovered_demand",
 ]
 
 DEFAULT_SPACING_M = 150.0
@@ -51,8 +51,26 @@ class SitingTier:
     speed_kmh: float
     way_factors: bool
 
+    @property
+    def mode(self) -> str:
+        """The tier's travel mode (``"walk"``, ``"bike"``, ``"drive"`` ...)."""
+        return self.tier.mode
 
-def siting_tier(report: CoverageReport, category_id: str, tier: str | None = None) -> SitingTier:
+    @property
+    def by_road(self) -> bool:
+        """Whether times come from road speeds by class (a drive tier) rather than one speed."""
+        return self.tier.mode == "drive"
+
+    def edge_cost(self, net: CompactNetwork) -> np.ndarray:
+        """Travel time of every edge of `net` for this tier (seconds), as `circles.coverage.assess` times it:
+        road speeds by class for a drive tier, else `speed_kmh` (with way factors unless a plain speed)."""
+        if self.by_road:
+            return net.travel_time_s()
+        return net.travel_time_s(self.speed_kmh, way_factors=self.way_factors)
+
+
+def siting_tier(report: CoverageReport, category_id: str, tier: str | None = None, *,
+                roads: bool = False) -> SitingTier:
     """The tier new sites of a category belong to, and its threshold and speed.
 
     Parameters
@@ -63,18 +81,27 @@ def siting_tier(report: CoverageReport, category_id: str, tier: str | None = Non
         The category, e.g. ``"elderly"``.
     tier
         A tier id of the category; default the category's last tier (stations / points).
+    roads
+        Accept a tier reached by road (``mode = "drive"``; tiered siting): its times come from
+        road speeds by class, ``speed_kmh`` is 0 and ``way_factors`` False.
 
     Raises
     ------
     InputError
-        When the tier is reached by road: siting uses walking times.
+        When the tier is reached by road and `roads` is False (single-tier siting uses walking
+        times), or a road tier states a distance instead of minutes.
     """
     cat = report.profile.category(category_id)
     t = cat.tier(tier) if tier is not None else cat.tiers[-1]
     if t.mode == "drive":
-        walk = [x.id for x in cat.tiers if x.mode != "drive"]
-        raise InputError(f"tier {t.id!r} of category {category_id!r} is reached by road; siting uses walking times: "
-                         f"choose a walking tier ({', '.join(walk) or 'none in this profile'})")
+        if not roads:
+            walk = [x.id for x in cat.tiers if x.mode != "drive"]
+            raise InputError(f"tier {t.id!r} of category {category_id!r} is reached by road; siting uses walking "
+                             f"times: choose a walking tier ({', '.join(walk) or 'none in this profile'})")
+        if t.minutes is None:
+            raise InputError(f"tier {t.id!r} of category {category_id!r} is reached by road but states a distance "
+                             f"({t.distance_m:g} m), not minutes; give it `minutes` in the profile (e.g. 20)")
+        return SitingTier(tier=t, minutes=float(t.minutes), speed_kmh=0.0, way_factors=False)
     speed = report.plain_speed_kmh or t.speed_kmh
     if t.minutes is not None:
         threshold = float(t.minutes)
@@ -207,27 +234,67 @@ def candidates_in_gaps(
         raise InputError(f"spacing_m is {spacing_m}; give a spacing > 0 metres (e.g. 150)")
     st = siting_tier(report, category_id, tier)
     new_w = uncovered_demand(report, category_id)
-    cols = ["lon", "lat", "name", "edge", "offset_m"]
     sel = np.flatnonzero(new_w > 0)
-    if not len(sel):
-        return pd.DataFrame({c: [] for c in cols})
     d = report.demand
-    snap = net.snap(*net.to_xy(d["lon"].to_numpy(float)[sel], d["lat"].to_numpy(float)[sel]))
+    return street_candidates(net, d["lon"].to_numpy(float)[sel], d["lat"].to_numpy(float)[sel],
+                             reach_m=reach_m(net, st), spacing_m=spacing_m, boundary=boundary)
+
+
+def street_candidates(net: CompactNetwork, lon: np.ndarray, lat: np.ndarray, *, reach_m: float, spacing_m: float,
+                      boundary: shapely.Geometry | None = None, label: str = "gap point") -> pd.DataFrame:
+    """Points along the streets of `net` (at most one per `spacing_m` square) within `reach_m` of given points.
+
+    The mechanism of `candidates_in_gaps`, for any set of people to reach (e.g. those tiered
+    siting still has to cover) and any straight-line reach (`reach_m`).
+
+    Parameters
+    ----------
+    net
+        The network the points are laid on.
+    lon, lat
+        The people to reach (WGS84 degrees); they are snapped onto `net` first.
+    reach_m
+        Keep a street point when one of them lies within this straight-line distance (metres).
+    spacing_m
+        Size of the squares that hold at most one point (metres).
+    boundary
+        Keep only points inside this polygon (WGS84).
+    label
+        Names are ``f"{label} {k}"``, k = 1, 2, ...
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lon``, ``lat`` (WGS84), ``name``, ``edge``, ``offset_m``; empty without people.
+    """
+    cols = ["lon", "lat", "name", "edge", "offset_m"]
+    if not len(lon):
+        return pd.DataFrame({c: [] for c in cols})
+    snap = net.snap(*net.to_xy(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)))
     edge, offset, px, py = _street_points(net, spacing_m)
     tree = cKDTree(np.column_stack([snap.x, snap.y]))
-    dist, _ = tree.query(np.column_stack([px, py]), distance_upper_bound=_reach_m(net, st))
+    dist, _ = tree.query(np.column_stack([px, py]), distance_upper_bound=reach_m)
     keep = np.isfinite(dist)
     lon, lat = net.to_lonlat(px[keep], py[keep])
     out = pd.DataFrame({"lon": lon, "lat": lat, "edge": edge[keep], "offset_m": np.round(offset[keep], 1)})
     if boundary is not None:
         out = out[inside(out["lon"].to_numpy(), out["lat"].to_numpy(), boundary)]
     out = out.reset_index(drop=True)
-    out.insert(2, "name", [f"gap point {i + 1}" for i in range(len(out))])
+    out.insert(2, "name", [f"{label} {i + 1}" for i in range(len(out))])
     return out[cols]
 
 
-def _reach_m(net: CompactNetwork, st: SitingTier) -> float:
-    """Straight-line metres within which a site can reach someone within the threshold."""
+def reach_m(net: CompactNetwork, st: SitingTier) -> float:
+    """Straight-line metres within which a site of tier `st` can reach someone within its threshold.
+
+    Walking tiers: the threshold walked at the tier's speed (divided by the smallest way
+    factor); road tiers: the threshold at the fastest edge's speed (its geometry's length over
+    its time). Plus 1 % for the projection.
+    """
+    if st.by_road:
+        cost = st.edge_cost(net)
+        fastest = float(np.max(net.edge_geom_length_m / cost, initial=0.0))
+        return st.minutes * 60.0 * fastest * 1.01
     factor = 1.0  # a way factor below 1 would let a walk outrun the straight line at this speed
     if st.way_factors:
         ok = net.edge_length_m > 0

@@ -119,13 +119,18 @@ def _quiet_highs(highspy: Any) -> Any:
     return h
 
 
-def solve_highs(mip: Mip, *, time_limit_s: float, start: np.ndarray | None) -> MipOutcome:
-    """Solve `mip` with HiGHS (exact gaps, seed 0), from the warm start `start` when given."""
+def solve_highs(mip: Mip, *, time_limit_s: float, start: np.ndarray | None, abs_gap: float = 1e-6) -> MipOutcome:
+    """Solve `mip` with HiGHS (relative gap 0, seed 0), from the warm start `start` when given.
+
+    `abs_gap` is the absolute gap at which a solution counts as optimal: 1e-6 suits people;
+    an objective in yuan (hundreds of thousands, whose bound carries rounding of 1e-5) needs
+    a coarser one (tiered siting passes 0.01, a fen).
+    """
     import highspy
 
     t0 = time.perf_counter()
     h = _quiet_highs(highspy)
-    options = {"time_limit": float(max(time_limit_s, 0.01)), "mip_rel_gap": 0.0, "mip_abs_gap": 1e-6,
+    options = {"time_limit": float(max(time_limit_s, 0.01)), "mip_rel_gap": 0.0, "mip_abs_gap": float(abs_gap),
                "random_seed": 0}
     for key, value in options.items():
         h.setOptionValue(key, value)
@@ -183,7 +188,7 @@ def _pulp_problem(mip: Mip) -> tuple[Any, list[Any]]:
     return prob, var
 
 
-def _run_cbc(prob: Any, *, time_limit_s: float, warm: bool) -> tuple[str | None, str]:
+def _run_cbc(prob: Any, *, time_limit_s: float, warm: bool, abs_gap: float = 1e-6) -> tuple[str | None, str]:
     """Run CBC silently on `prob`: (its log text, or None when it failed; the failure)."""
     import pulp
 
@@ -193,7 +198,7 @@ def _run_cbc(prob: Any, *, time_limit_s: float, warm: bool) -> tuple[str | None,
         with warnings.catch_warnings():
             # PuLP 3.3 announces that 4.0 drops the CBC binary it ships; 3.3 is pinned and ships it
             warnings.simplefilter("ignore", DeprecationWarning)
-            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1.0, float(time_limit_s)), gapRel=0.0, gapAbs=1e-6,
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1.0, float(time_limit_s)), gapRel=0.0, gapAbs=float(abs_gap),
                                        warmStart=warm, logPath=log_path, threads=1)
         try:
             prob.solve(solver)
@@ -208,8 +213,9 @@ def _run_cbc(prob: Any, *, time_limit_s: float, warm: bool) -> tuple[str | None,
             pass
 
 
-def solve_cbc(mip: Mip, *, time_limit_s: float, start: np.ndarray | None) -> MipOutcome:
-    """Solve `mip` with CBC through PuLP (exact gaps, one thread), from the warm start `start` when given."""
+def solve_cbc(mip: Mip, *, time_limit_s: float, start: np.ndarray | None, abs_gap: float = 1e-6) -> MipOutcome:
+    """Solve `mip` with CBC through PuLP (relative gap 0, one thread), from the warm start `start` when given;
+    `abs_gap` as in `solve_highs`."""
     import pulp
 
     t0 = time.perf_counter()
@@ -218,7 +224,7 @@ def solve_cbc(mip: Mip, *, time_limit_s: float, start: np.ndarray | None) -> Mip
         for k, v in enumerate(np.asarray(start, dtype=float).tolist()):
             var[k].setInitialValue(round(v) if mip.integer[k] else v)
     build_s = time.perf_counter() - t0  # PuLP's model in Python; writing the MPS file counts as solving
-    text, failure = _run_cbc(prob, time_limit_s=time_limit_s, warm=start is not None)
+    text, failure = _run_cbc(prob, time_limit_s=time_limit_s, warm=start is not None, abs_gap=abs_gap)
     if text is None:
         return MipOutcome(None, math.nan, math.nan, False, failure, time.perf_counter() - t0, build_s)
     result = _CBC_RESULT.search(text)
@@ -237,11 +243,12 @@ def solve_cbc(mip: Mip, *, time_limit_s: float, start: np.ndarray | None) -> Mip
     return MipOutcome(x, obj, bound, bool(optimal), status, time.perf_counter() - t0, build_s)
 
 
-def run_mip(mip: Mip, solver: str, *, time_limit_s: float, start: np.ndarray | None) -> MipOutcome:
-    """Solve `mip` with the back end `solver` (``"highs"`` or ``"cbc"``)."""
+def run_mip(mip: Mip, solver: str, *, time_limit_s: float, start: np.ndarray | None,
+            abs_gap: float = 1e-6) -> MipOutcome:
+    """Solve `mip` with the back end `solver` (``"highs"`` or ``"cbc"``); `abs_gap` as in `solve_highs`."""
     if solver == "highs":
-        return solve_highs(mip, time_limit_s=time_limit_s, start=start)
-    return solve_cbc(mip, time_limit_s=time_limit_s, start=start)
+        return solve_highs(mip, time_limit_s=time_limit_s, start=start, abs_gap=abs_gap)
+    return solve_cbc(mip, time_limit_s=time_limit_s, start=start, abs_gap=abs_gap)
 
 
 def choose_solver(solver: str, mip: Mip, *, capacitated: bool) -> str:

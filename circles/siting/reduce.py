@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["ReducedModel", "reduce_model"]
+__all__ = ["ReducedModel", "dominated", "merge_columns", "reduce_model"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,13 @@ class ReducedModel:
         return cls(covers.copy(), np.asarray(weights).copy(), np.arange(covers.shape[0]), np.arange(covers.shape[1]))
 
 
-def _merge_columns(covers: sparse.csr_matrix, weights: np.ndarray,
-                   keep_units: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray]:
-    """Group the kept columns with identical row sets: (group of each original column, merged matrix, weights)."""
+def merge_columns(covers: sparse.csr_matrix, weights: np.ndarray,
+                  keep_units: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray]:
+    """Group the kept columns with identical row sets: (group of each original column, merged matrix, weights).
+
+    Column ``keep_units[k]`` goes to group ``unit_group[keep_units[k]]`` (-1 for columns not
+    kept); the merged matrix has one column per group (rows unchanged) and its weight is the sum.
+    """
     csc = covers[:, keep_units].tocsc()
     csc.sort_indices()
     ind, ptr = csc.indices, csc.indptr
@@ -76,8 +80,13 @@ def _merge_columns(covers: sparse.csr_matrix, weights: np.ndarray,
     return unit_group, merged, w
 
 
-def _dominated(covers: sparse.csr_matrix, costs: np.ndarray | None) -> np.ndarray:
-    """Candidates whose coverage set lies inside another's that costs no more (a strict order, ties by index)."""
+def dominated(covers: sparse.csr_matrix, costs: np.ndarray | None) -> np.ndarray:
+    """Candidates whose coverage set lies inside another's that costs no more (a strict order, ties by index).
+
+    Works on any boolean rows (e.g. coverage and links side by side): True for row j when some
+    other row k holds every entry of j and costs no more (equal rows and costs: the higher
+    index is dropped). Dropping them all keeps the optimum of a covering model.
+    """
     a = covers.astype(np.int32)
     size = np.asarray(a.sum(axis=1)).ravel()
     overlap = (a @ a.T).tocoo()
@@ -140,16 +149,16 @@ def reduce_model(
     w = np.asarray(weights, dtype=float)
     col_nnz = np.diff(covers.tocsc().indptr)
     keep_units = np.flatnonzero((w > 0) & (col_nnz > 0))
-    unit_group, merged, mw = _merge_columns(covers, w, keep_units)
+    unit_group, merged, mw = merge_columns(covers, w, keep_units)
     cand = np.flatnonzero(np.diff(merged.indptr) > 0)
     merged = merged[cand]
     n_dom = 0
     if drop_dominated and len(cand) > 1:
-        dom = _dominated(merged, None if costs is None else np.asarray(costs, dtype=float)[cand])
+        dom = dominated(merged, None if costs is None else np.asarray(costs, dtype=float)[cand])
         n_dom = int(dom.sum())
         if n_dom:
             cand, merged = cand[~dom], merged[~dom]
-            group2, merged, mw = _merge_columns(merged, mw, np.arange(merged.shape[1]))
+            group2, merged, mw = merge_columns(merged, mw, np.arange(merged.shape[1]))
             unit_group = np.where(unit_group >= 0, group2[np.maximum(unit_group, 0)], -1)
     return ReducedModel(covers=merged.tocsr(), weights=mw, candidates=cand, unit_group=unit_group,
                         dropped_dominated=n_dom)
