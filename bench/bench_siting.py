@@ -301,7 +301,7 @@ def build_tiered(nets: dict[str, Any]) -> dict[str, Any]:
                                "build": np.where(rng.random(2_000) < 0.5, "new", "renovation")})
     with tempfile.TemporaryDirectory(prefix="bench_tiered_") as tmp:
         path = Path(tmp) / "profile.toml"
-        path.write_text(f'base = "rural"\nid = "rural_porto_bench"\n[categories.elderly.tiers.centre]\n'
+        path.write_text(f'base = "rural"\nid = "rural_porto_bench"\n[categories.elderly.tiers.centre]\nmode = "drive"\n'
                         f'minutes = {TIERED_CENTRE_MIN}\n[categories.elderly.tiers.station]\nminutes = 15\n',
                         encoding="utf-8")
         profile = load_profile(path)

@@ -271,7 +271,7 @@ def test_cost_defaults_are_the_xian_figures_and_cite_them():
 @pytest.fixture(scope="module")
 def grid_case(tmp_path_factory):
     path = tmp_path_factory.mktemp("profile") / "grid.toml"
-    path.write_text('base = "rural"\nid = "rural_grid"\n[categories.elderly.tiers.centre]\nminutes = 1.05\n'
+    path.write_text('base = "rural"\nid = "rural_grid"\n[categories.elderly.tiers.centre]\nmode = "drive"\nminutes = 1.05\n'
                     '[categories.elderly.tiers.station]\nminutes = 1.05\n', encoding="utf-8")
     profile = load_profile(path)
     ways = grid_ways(7, 80.0, extra_tags={"maxspeed": "4.8"})
@@ -375,7 +375,7 @@ def test_grid_bad_input(grid_case):
 
 
 # ------------------------------------------------------------------ Guixi: against an independent exact optimum
-GUIXI_PROFILE = ('base = "rural"\nid = "rural_guixi"\n[categories.elderly.tiers.centre]\nminutes = 2\n'
+GUIXI_PROFILE = ('base = "rural"\nid = "rural_guixi"\n[categories.elderly.tiers.centre]\nmode = "drive"\nminutes = 2\n'
                  '[categories.elderly.tiers.station]\nminutes = 10\n')
 LINK_MIN = 4.0
 CENTRE_COSTS = SiteCosts(new_yuan=1_500_000, renovation_yuan=900_000)  # township centres cost more (an assumption)
@@ -548,7 +548,7 @@ def test_cli_tiered_budget_writes_the_sites(tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     elderly = summary["suggestions"]["elderly"]
-    assert elderly["model"] == "tiered_budget" and elderly["tiers"]["centre"]["mode"] == "drive"
+    assert elderly["model"] == "tiered_budget" and elderly["tiers"]["centre"]["mode"] == "ebike"  # the rural profile: by e-bike
     assert elderly["tiers"]["point"]["mode"] == "walk" and elderly["total_cost"] <= 1_200_000
     assert elderly["costs"]["operating_years"] == 1.0 and "overridden" in elderly["costs"]["source"]
     assert summary["suggestions"]["meal"]["centre_tier"] is None  # one tier: points need no link
