@@ -196,6 +196,8 @@ class AnalysisResult:
         The area the network data covers (WGS84).
     added_sites
         Sites added by a scenario (`circles.scenarios.scenario_result`), as a WGS84 layer.
+    write_report
+        Whether `files` includes report.docx (``--no-report`` turns it off).
     """
 
     report: CoverageReport
@@ -210,6 +212,7 @@ class AnalysisResult:
     extent: shapely.Geometry | None = None
     added_sites: gpd.GeoDataFrame | None = None
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+    write_report: bool = True  # issue 15: report.docx among the files (False with --no-report)
 
     @property
     def district_col(self) -> str | None:
@@ -229,11 +232,9 @@ class AnalysisResult:
 
     def map(self):
         """The folium map of this analysis (offline when written with `circles.outputs.map.map_html`)."""
-        from circles.outputs.map import coverage_map
+        from circles.outputs.map import analysis_map  # issue 15: streets, sites, sources (circles.outputs)
 
-        return coverage_map(self.report, service_areas=self.service_areas, suggestions=self.suggestion_frame(),
-                            districts=self.districts, district_col=self.district_col, lang=self.lang,
-                            note=self.inputs.get("sample_label"))
+        return analysis_map(self)
 
     def tables(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         """The districts table and the rule checks (as `circles batch` writes them), or None without districts."""
@@ -246,22 +247,11 @@ class AnalysisResult:
         return district_table(rows, self.report.profile), rules
 
     def files(self) -> dict[str, bytes]:
-        """Every output of `circles analyze` as bytes by file name (map.html unless figures-only)."""
-        from circles.outputs import analysis_files
+        """Every output of `circles analyze` as bytes by file name (map.html unless figures-only, report.docx
+        unless ``--no-report``)."""
+        from circles.outputs import result_files  # issue 15: map, workbook sheets, report.docx (circles.outputs)
 
-        page = None
-        if self.service_areas is not None:
-            from circles.outputs.map import map_html
-
-            page = map_html(self.map())
-        suggestions: Any = self.suggestions
-        if not suggestions and self.added_sites is not None:
-            sites = self.added_sites
-            suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
-                                 if c in sites]]
-        districts, rules = self.tables()
-        return analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                              suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules)
+        return result_files(self)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""
@@ -624,7 +614,8 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
                       time_limit_s=opts.time_limit_s)
     return AnalysisResult(report=report, networks=nets, service_areas=areas, inputs=record, lang=opts.lang,
                           notes=tuple(notes), area=area, districts=districts, suggestions=tuple(suggestions),
-                          extent=prepared.extent, timings={**prepared.timings, **watch.seconds})
+                          extent=prepared.extent, timings={**prepared.timings, **watch.seconds},
+                          write_report=not opts.no_report)  # issue 15
 
 
 def _area_name(area: Area) -> str:
