@@ -58,14 +58,14 @@ def console_errors(page: Any) -> list[str]:
 
 
 #: JavaScript: each Leaflet control's class and size on screen (in the given document).
-CONTROL_BOXES = """() => Array.from(document.querySelectorAll('.leaflet-control')).map(e => {
+CONTROL_BOXES = """(root) => Array.from(root.querySelectorAll('.leaflet-control')).map(e => {
     const r = e.getBoundingClientRect();
     return {cls: e.className, w: r.width, h: r.height, x: r.x, y: r.y}; })"""
 
 
 def control_share(frame: Any, width: float, height: float) -> tuple[float, list[dict]]:
     """The share of a `width` × `height` view that the map's controls cover (clipped to the view), and the boxes."""
-    boxes = frame.evaluate(CONTROL_BOXES)
+    boxes = _evaluate(frame, CONTROL_BOXES)
     area = 0.0
     for b in boxes:
         w = max(0.0, min(b["x"] + b["w"], width) - max(b["x"], 0.0))
@@ -76,11 +76,16 @@ def control_share(frame: Any, width: float, height: float) -> tuple[float, list[
 
 def scale_texts(frame: Any) -> list[str]:
     """The texts of the scale bar's lines (one per unit system shown)."""
-    return frame.evaluate("() => Array.from(document.querySelectorAll('.leaflet-control-scale-line'))"
-                          ".map(e => e.innerText.trim())")
+    return _evaluate(frame, "(root) => Array.from(root.querySelectorAll('.leaflet-control-scale-line'))"
+                            ".map(e => e.innerText.trim())")
 
 
 def overlay_names(frame: Any) -> list[str]:
     """The names of the layers in the layer control (groups folded or not)."""
-    return frame.evaluate("() => Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
-                          ".map(e => e.textContent.trim())")
+    return _evaluate(frame, "(root) => Array.from(root.querySelectorAll('.leaflet-control-layers-overlays label'))"
+                            ".map(e => e.textContent.trim())")
+
+
+def _evaluate(frame: Any, js: str) -> Any:
+    """`js` (a function of the document's root element) run in a page or a frame (a `FrameLocator` too)."""
+    return frame.locator("html").evaluate(js)

@@ -38,7 +38,8 @@ __all__ = [
     "RUN_MARKER", "OutputFiles", "OutputFolder", "access_table", "analysis_files", "areas_geojson",
     "atomic_write_bytes", "cell_text", "check_lang", "check_output_dir", "csv_bytes", "districts_geojson",
     "districts_map_page", "districts_workbook", "feature_collection", "gaps_geojson", "group_label", "header",
-    "html_text", "label", "leaflet_assets", "map", "result_files", "safe_frame", "sheet_name", "status_label", "summary_dict",
+    "html_text", "label", "leaflet_assets", "map", "result_files", "safe_frame", "sheet_name", "status_label",
+    "summary_dict",
     "summary_table", "summary_workbook", "workbook_bytes", "write_analysis", "write_files", "write_run", "yes_no",
 ]
 

@@ -7,7 +7,9 @@ One table, `LABELS`, maps a key to its ``(中文, English)`` pair. Keys are grou
 - ``status.<status>``, ``yes``, ``no``: words in cells;
 - ``sheet.<name>``: worksheet names;
 - ``map.<key>``: the coverage map and the batch choropleth (layer names, legend, tooltips);
-  ``{name}`` fields are filled by `label`.
+- ``table.<key>``, ``app.<key>``: words in table cells (the workbook's, the app's);
+- ``report.<key>``: the Word reports' headings and sentences.
+``{name}`` fields are filled by `label`.
 
 A demand group reads the same in a header cell and inside a sentence ("1,200 名60岁及以上老人在15分钟内可达"),
 so there is one wording per group. Labels are plain text: what reaches HTML is escaped by
@@ -89,6 +91,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "header.people_change": ("覆盖人数变化", "change in people covered"),
     "header.covered_before": ("现状覆盖人口", "covered now"),
     "header.covered_after": ("方案覆盖人口", "covered in the scenario"),
+    "header.coverage_now": ("现状覆盖率", "coverage now"),
+    "header.coverage_scenario": ("方案覆盖率", "coverage in the scenario"),
     "header.scenario": ("方案", "scenario"),
     "header.sites_added": ("新增站点", "sites added"),
     # ---------------------------------------------------------------- demand groups (one wording everywhere)
@@ -188,6 +192,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "map.choropleth_failed_key": ("分析失败", "failed"),
     "map.attribution": (OSM_ATTRIBUTION, OSM_ATTRIBUTION),
     "map.no_geometry": ("没有可绘制的区划边界", "no district geometry"),
+    # ---------------------------------------------------------------- words the app shows in its tables
+    "app.met": ("✓ 达标", "✓ met"),
+    "app.not_met": ("✗ 未达标", "✗ not met"),
+    "app.no_data": ("– 无数据", "– no data"),
     # ---------------------------------------------------------------- the Word reports
     "report.title": ("{area}15分钟服务圈评估报告", "15-minute service circles: {area}"),
     "report.city_title": ("{area}各街道（乡镇）15分钟服务圈评估报告", "15-minute service circles by district: {area}"),
@@ -242,7 +250,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "report.method": ("方法：以 OpenStreetMap 步行路网计算每个居民点到最近设施的步行时间（按类别和层级的步速与阈值，"
                       "台阶等道路按系数计），阈值内即为覆盖；服务范围为阈值内可达的路网两侧区域；缺口为未覆盖居民点周边区域；"
                       "时间统计上限 {horizon} 分钟。",
-                      "Method: walking times from every residential unit to its nearest facility along the OpenStreetMap "
+                      "Method: walking times from every residential unit to its nearest facility along the "
+                      "OpenStreetMap "
                       "walking network (speeds and thresholds per category and tier, steps and similar ways weighted); "
                       "a unit within the threshold is covered; service areas are the land along the ways reached "
                       "within the threshold; gaps are the surroundings of uncovered units; times are reported up to "

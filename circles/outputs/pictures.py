@@ -238,7 +238,8 @@ def _coverage_picture(result: Any, category: str, lang: str, sites: pd.DataFrame
         gaps = gap_areas(report, category)
         if _patch(ax, gaps.geometry.values, facecolor="none", edgecolor=GAP_COLOUR, hatch="////", linewidth=0.8,
                   linestyle=(0, (4, 2)), zorder=6):
-            handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, hatch="////", label=label("map.sym_gap", lang)))
+            handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, hatch="////",
+                                 label=label("map.sym_gap", lang)))
         _units(ax, report, res, colour, handles, lang)
         _facilities(ax, report, category, colour, handles, lang)
         _sites(ax, sites, category, colour, handles, lang)

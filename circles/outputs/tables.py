@@ -20,7 +20,8 @@ from circles.coverage import CoverageReport, gap_areas
 from circles.outputs.geojson import POP_COLUMNS, json_ready
 from circles.outputs.labels import check_lang, group_label, header, label
 
-__all__ = ["FACILITY_COLUMNS", "GAP_COLUMNS", "SUGGESTION_COLUMNS", "SUMMARY_COLUMNS", "access_table", "added_site_table",
+__all__ = ["FACILITY_COLUMNS", "GAP_COLUMNS", "SUGGESTION_COLUMNS", "SUMMARY_COLUMNS", "access_table",
+           "added_site_table",
            "facility_table", "gap_table", "overview_table", "rule_citation", "suggestion_table", "suggestions_dict",
            "summary_dict", "summary_table"]
 
@@ -158,7 +159,8 @@ def _coords(lon: Any, lat: Any) -> dict[str, np.ndarray]:
     glon, glat = wgs84_to_gcj02(lon, lat)
     blon, blat = wgs84_to_bd09(lon, lat)
     r = (lambda a: np.round(np.asarray(a, dtype=float), COORD_DECIMALS))
-    return {"lon": lon, "lat": lat, "lon_gcj02": r(glon), "lat_gcj02": r(glat), "lon_bd09": r(blon), "lat_bd09": r(blat)}
+    return {"lon": lon, "lat": lat, "lon_gcj02": r(glon), "lat_gcj02": r(glat), "lon_bd09": r(blon),
+            "lat_bd09": r(blat)}
 
 
 def suggestion_table(suggestions: Iterable[Any], *, profile: Any = None, lang: str = "zh",

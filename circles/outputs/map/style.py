@@ -7,7 +7,8 @@ from typing import Any
 from circles.outputs.safety import Html, html_text
 
 __all__ = ["BACKGROUND", "CANVAS_ABOVE", "COORD_DECIMALS", "DISTRICT_COLOUR", "FACILITY_RADIUS_PX", "GAP_COLOUR",
-           "METRES_PER_DEGREE", "OTHER_COLOUR", "PALETTE", "PANES", "STREET_SWATCH", "UNIT_RADIUS_PX", "category_colours", "hatches",
+           "METRES_PER_DEGREE", "OTHER_COLOUR", "PALETTE", "PANES", "STREET_SWATCH", "UNIT_RADIUS_PX",
+           "category_colours", "hatches",
            "page_css", "star", "swatch"]
 
 #: Category colours in profile order; red is kept for gaps and uncovered residents.
