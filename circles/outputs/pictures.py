@@ -164,17 +164,22 @@ def _streets(ax, paths: dict[str, Any]) -> None:
                                linewidth=style["weight"] * 0.45, zorder=z))
 
 
-def _districts(ax, districts: Any, col: str | None) -> None:
+def _districts(ax, districts: Any, col: str | None, bounds: tuple[float, float, float, float]) -> None:
+    """District borders, and each name on the part of its district the picture shows."""
     if districts is None or not len(districts):
         return
     geoms = districts.to_crs("EPSG:4326").geometry.values
     _patch(ax, geoms, facecolor="none", edgecolor=DISTRICT_COLOUR, linewidth=0.9, linestyle=(0, (5, 3)), zorder=4)
     if col is None or col not in districts:
         return
+    view = shapely.box(*bounds)
     for name, g in zip(districts[col].tolist(), geoms):
         if g is None or g.is_empty or name is None:
             continue
-        p = g.representative_point()
+        shown = g.intersection(view)
+        if shown.is_empty or shown.area < 0.02 * view.area:
+            continue
+        p = shown.representative_point()
         ax.text(p.x, p.y, str(name), ha="center", va="center", fontsize=7, color="#333333", zorder=15,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
 
@@ -199,7 +204,9 @@ def coverage_pictures(result: Any, *, lang: str, sites: pd.DataFrame | None = No
     dict of str to bytes
         PNG per category id, in the profile's order.
     """
-    bounds = _bounds(result)
+    from circles.outputs.map.result import result_bounds
+
+    bounds = result_bounds(result)
     if height_in is None:
         west, south, east, north = bounds
         shape = (north - south) / max((east - west) * math.cos(math.radians((south + north) / 2)), 1e-9)
@@ -222,7 +229,7 @@ def _coverage_picture(result: Any, category: str, lang: str, sites: pd.DataFrame
         ax = fig.add_axes((0.005, _LEGEND_IN / height_in, 0.99, 1 - _LEGEND_IN / height_in - 0.005))
         _frame(ax, *bounds)
         _streets(ax, paths)
-        _districts(ax, result.districts, result.district_col)
+        _districts(ax, result.districts, result.district_col, bounds)
         handles = [Line2D([], [], color=STREET_STYLES["major"]["color"], linewidth=1.2,
                           label=label("map.streets", lang))]
         areas = result.service_areas
@@ -347,17 +354,6 @@ def choropleth_picture(districts: Any, table: pd.DataFrame, category: str, *, la
 
 def _name(obj: Any, lang: str) -> str:
     return getattr(obj, "label_zh" if lang == "zh" else "label_en")
-
-
-def _bounds(result: Any) -> tuple[float, float, float, float]:
-    """The picture's extent: residents counted, facilities and districts (as the map opens)."""
-    d = result.report.demand
-    frames = [d.geometry[d["inside"]] if "inside" in d else d.geometry, result.report.facilities.geometry]
-    if result.districts is not None:
-        frames.append(result.districts.to_crs("EPSG:4326").geometry)
-    geoms = [g for f in frames for g in f.values if g is not None and not g.is_empty]
-    west, south, east, north = shapely.total_bounds(np.asarray(geoms, dtype=object))
-    return float(west), float(south), float(east), float(north)
 
 
 class _style:

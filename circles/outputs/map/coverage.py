@@ -53,6 +53,7 @@ def coverage_map(
     max_features: int = 20000,
     simplify_m: float = 5.0,
     compact: bool = False,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """A folium map of a coverage report: streets, facilities, service areas, gaps, uncovered residents, sites.
 
@@ -115,6 +116,9 @@ def coverage_map(
         Tolerance (metres) of the simplification of polygons and streets; 0 keeps every vertex.
     compact
         Open with the legend folded and only the first layer group unfolded (small maps, the app).
+    bounds
+        West, south, east, north (degrees) the map opens on; default: the residents counted, the
+        facilities and the districts.
 
     Returns
     -------
@@ -144,7 +148,7 @@ def coverage_map(
     inputs = report.inputs or {}
     note = inputs.get("sample_label") if note is None else note
     population_source = inputs.get("population_source") if population_source is None else population_source
-    west, south, east, north = _bounds(report, districts)
+    west, south, east, north = bounds if bounds is not None else _bounds(report, districts)
     bases, start, base_note = basemaps(lang, centre=((west + east) / 2, (south + north) / 2), tiles=tiles,
                                        tile_key=tile_key, tile_attribution=tile_attribution)
     m = new_map(west, south, east, north, lang=lang, zoom_start=14, zoom_snap=0.25,

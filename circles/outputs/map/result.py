@@ -12,11 +12,13 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from circles.outputs.map.coverage import coverage_map
 
-__all__ = ["analysis_map", "result_sites"]
+__all__ = ["analysis_map", "result_bounds", "result_sites"]
 
 
 def analysis_map(result: Any, *, lang: str | None = None, service_areas: Any = "result", per_facility: bool = True,
@@ -50,7 +52,26 @@ def analysis_map(result: Any, *, lang: str | None = None, service_areas: Any = "
                         district_col=result.district_col, streets=result.walk if result.networks else None,
                         lang=lang or result.lang, tiles=tiles, tile_key=tile_key, note=inputs.get("sample_label"),
                         population_source=inputs.get("population_source"), focus=focus, compact=compact,
-                        simplify_m=simplify_m, max_features=max_features)
+                        simplify_m=simplify_m, max_features=max_features, bounds=result_bounds(result))
+
+
+def result_bounds(result: Any) -> tuple[float, float, float, float]:
+    """West, south, east, north (degrees) a result's map and pictures open on: the area analysed.
+
+    The residents counted and the facilities, and the districts' parts inside the data (a
+    city's street file on a small extract would otherwise show the whole city around it).
+    """
+    d = result.report.demand
+    geoms = list((d.geometry[d["inside"]] if "inside" in d else d.geometry).values)
+    geoms += list(result.report.facilities.geometry.values)
+    if result.districts is not None and len(result.districts):
+        polys = np.asarray(result.districts.to_crs("EPSG:4326").geometry.values, dtype=object)
+        if result.extent is not None:
+            polys = shapely.intersection(polys, result.extent)
+        geoms += list(polys)
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    west, south, east, north = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    return float(west), float(south), float(east), float(north)
 
 
 def result_sites(result: Any) -> gpd.GeoDataFrame | None:
