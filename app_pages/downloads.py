@@ -1,11 +1,11 @@
-"""Downloads page: gaps.geojson, summary.xlsx and map.html (and the other files of `circles analyze`)."""
+"""Downloads page: gaps.geojson, summary.xlsx, map.html and report.docx (and the other files of `circles analyze`)."""
 
 import streamlit as st
 
 from app_pages import services as app
 from app_pages import support as sup
-from circles import scenarios as scen
 from app_pages import ui
+from circles import scenarios as scen
 
 st.title(ui.t("dl_title"))
 spec, result = ui.current_result(app.analysis)
@@ -26,9 +26,11 @@ with ui.errors():
 
 mime = {"gaps.geojson": "application/geo+json",
         "summary.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "map.html": "text/html"}
-cols = st.columns(3)
-for col, (name, key) in zip(cols, (("gaps.geojson", "dl_gaps"), ("summary.xlsx", "dl_xlsx"), ("map.html", "dl_map"))):
+        "map.html": "text/html",
+        "report.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+main = [(n, k) for n, k in (("gaps.geojson", "dl_gaps"), ("summary.xlsx", "dl_xlsx"), ("map.html", "dl_map"),
+                            ("report.docx", "dl_report")) if n in files]
+for col, (name, key) in zip(st.columns(len(main)), main):
     col.download_button(ui.t(key), files[name], file_name=name, mime=mime[name], type="primary",
                         key=f"dl_{name}", width="stretch")
 

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app_pages import services as app
 from app_pages import support as sup
+from app_pages import services as app
 from app_pages import ui
+from circles.outputs.labels import header
 
 st.title(ui.t("figures_title"))
 spec, result = ui.current_result(app.analysis)
@@ -13,17 +14,21 @@ st.caption(ui.t("using", what=ui.source_label(spec)))
 categories = ui.settings_categories(report)
 ui.metrics_row(report, categories=categories, demand_group=ui.demand_group())
 
-figures = sup.coverage_figures(report, lang=ui.lang(), demand_group=ui.demand_group(), categories=categories)
-share, label = sup.header("coverage", ui.lang()), sup.header("category", ui.lang())
+figures = sup.shown_figures(sup.coverage_figures(report, lang=ui.lang(), demand_group=ui.demand_group(),
+                                                 categories=categories), ui.lang())
+share, label = header("coverage_pct", ui.lang()), header("category", ui.lang())
 st.subheader(ui.t("share_chart"))
 st.bar_chart(figures.set_index(label)[[share]], horizontal=True, sort=False, y_label="", x_label=share)
 st.dataframe(figures, hide_index=True, width="stretch")
 
 st.subheader(ui.t("per_district"))
-coverage, rules = sup.district_tables(report, lang=ui.lang())
+coverage, rules = sup.district_tables(result, lang=ui.lang())
 if coverage is None:
     st.info(ui.t("no_districts"))
 else:
+    outside = result.inputs.get("districts_outside") or []
+    if outside:  # a city-wide file on a small extract: only the districts the data reaches are listed
+        st.caption(ui.t("districts_outside", n=len(outside)))
     st.dataframe(coverage, hide_index=True, width="stretch")
     if rules is not None:
         st.subheader(ui.t("rules"))

@@ -21,8 +21,10 @@ small = sup.map_detail(result)["per_facility"]  # per-facility areas only where 
 ui.default("cfg_per_facility", True)
 per_facility = c2.toggle(ui.t("per_facility"), key="cfg_per_facility", disabled=not small,
                          help=None if small else ui.t("per_facility_big")) and small
-tiles = c3.selectbox(ui.t("tiles"), ["none", "osm"], key="cfg_tiles",
-                     format_func=ui.labels({v: f"tiles_{v}" for v in ("none", "osm")}))
+basemaps = ui.basemap_choices(result)
+ui.choice("cfg_tiles", basemaps, "none")
+tiles = c3.selectbox(ui.t("tiles"), basemaps, key="cfg_tiles", format_func=ui.labels({v: f"tiles_{v}" for v in basemaps}),
+                     help=ui.t("tiles_help"))
 
 with ui.errors():
     m = ui.run_with_progress(app.coverage_map, spec, (), ui.lang(), focus, per_facility,

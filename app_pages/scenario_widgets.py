@@ -8,8 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from circles.scenarios import suggestion_sites
 from app_pages import ui
+from circles import scenarios as scen
+from circles.outputs.labels import header, label
+from circles.scenarios import suggestion_sites
 
 
 def suggest_form(categories: list[str], labels: dict[str, str]) -> dict[str, Any] | None:
@@ -32,17 +34,50 @@ def suggest_form(categories: list[str], labels: dict[str, str]) -> dict[str, Any
 
 
 def suggestion_view(siting, labels: dict[str, str], *, on_add: Callable) -> None:
-    """A suggestion's before → after, its sites, and the button that adds them to the scenario."""
+    """A suggestion's before → after, its sites (by rank, with coordinates), and the button that adds them."""
+    from circles.outputs.tables import suggestion_table
+
     opt = ui.t("optimal") if siting.optimal else ui.t("not_optimal", gap=siting.gap)
     st.success(ui.t("suggest_result", n=siting.n_sites, cat=labels[siting.category],
                     before=100 * siting.coverage_before, after=100 * siting.coverage_after, opt=opt))
-    sites = siting.sites[["rank", "name", "lon", "lat", "added_covered", "coverage_after"]].assign(
-        coverage_after=lambda f: (100 * f["coverage_after"]).round(1),
-        added_covered=lambda f: f["added_covered"].round())
-    st.dataframe(sites.rename(columns={c: ui.t(f"col_{c}") for c in sites.columns}), hide_index=True,
-                 width="stretch")
-    st.button(ui.t("add_suggested"), on_click=on_add, args=(suggestion_sites(siting),),
-              type="primary", disabled=siting.n_sites == 0)
+    table = suggestion_table([siting], lang=ui.lang(), named=False)
+    sites = pd.DataFrame({
+        "name": [label("map.site_title", ui.lang(), rank=int(r)) for r in table["rank"]],
+        "added_covered": table["added_covered"].round(), "coverage_before": (100 * table["coverage_before"]).round(1),
+        "coverage_after": (100 * table["coverage_after"]).round(1), "lon": table["lon"], "lat": table["lat"],
+        "lon_gcj02": table["lon_gcj02"], "lat_gcj02": table["lat_gcj02"]})
+    names = {c: header(c, ui.lang()) + ("(%)" if c.startswith("coverage") else "") for c in sites.columns}
+    st.dataframe(sites.rename(columns=names), hide_index=True, width="stretch")
+    st.button(ui.t("add_suggested"), on_click=on_add, args=(ranked_sites(siting),), type="primary",
+              disabled=siting.n_sites == 0)
+
+
+def ranked_sites(siting) -> pd.DataFrame:
+    """A suggestion's sites as scenario rows, each named by its rank (建议新增 1), not by its generated point."""
+    rows = suggestion_sites(siting)
+    return rows.assign(name=[label("map.site_title", ui.lang(), rank=k + 1) for k in range(len(rows))])
+
+
+def before_after(spec, draft: pd.DataFrame) -> None:
+    """The scenario against the current state: one map at a time (a toggle), and the change per district."""
+    from app_pages import services as app
+
+    if draft.empty:
+        st.info(ui.t("no_sites"))
+        return
+    ui.default("cfg_scen_view", "after")
+    view = st.segmented_control(ui.t("view"), ["before", "after"], key="cfg_scen_view", required=True,
+                                format_func=ui.labels({"before": "view_before", "after": "view_after"}))
+    key = scen.sites_key(draft)
+    with ui.errors():
+        m = ui.run_with_progress(app.coverage_map, spec, key, ui.lang(), None, None, None, True, view == "before",
+                                 label=ui.t("computing"))
+    ui.show_map(m, key=f"map_{view}")
+    st.caption(ui.t("view_help"))
+    st.subheader(ui.t("change_title"))
+    with ui.errors():
+        change = ui.run_with_progress(app.district_change, spec, key, ui.lang(), label=ui.t("computing"))
+    st.dataframe(change, hide_index=True, width="stretch")
 
 
 def site_picker(report, categories: list[str], labels: dict[str, str], *, clicked: dict | None,

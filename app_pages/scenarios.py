@@ -61,18 +61,25 @@ ui.compare_row(base, report, categories=categories, changed=not draft.empty)
 
 # a choice, not tabs: a map drawn in a hidden tab has no size, and Leaflet cannot fit it
 ui.default("cfg_scen_how", "suggest")
-how = st.segmented_control(ui.t("how"), ["suggest", "click"], key="cfg_scen_how", required=True,
-                           format_func=ui.labels({"suggest": "suggest", "click": "click_title"}))
+how = st.segmented_control(ui.t("how"), ["suggest", "click", "compare"], key="cfg_scen_how", required=True,
+                           format_func=ui.labels({"suggest": "suggest", "click": "click_title",
+                                                  "compare": "compare_title"}))
 if how == "suggest":
     request = w.suggest_form(categories, labels)
     if request is not None:
         with ui.errors(stop=False):
             siting = ui.run_with_progress(app.suggestion, spec, scen.sites_key(draft), **request,
                                           label=ui.t("suggesting"))
-            st.session_state["scen_suggestion"] = (spec, siting)
+            st.session_state["scen_suggestion"] = (spec, scen.sites_key(draft), request, siting)
     shown = st.session_state.get("scen_suggestion")
     if shown is not None and shown[0] == spec:
-        w.suggestion_view(shown[1], labels, on_add=_add)
+        w.suggestion_view(shown[3], labels, on_add=_add)
+        with ui.errors(stop=False):
+            m = ui.run_with_progress(app.suggestion_map, spec, shown[1], ui.lang(), **shown[2],
+                                     label=ui.t("computing"))
+            ui.show_map(m, key="map_suggest")
+elif how == "compare":
+    w.before_after(spec, draft)
 else:
     st.caption(ui.t("click_help"))
     with ui.errors():

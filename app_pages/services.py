@@ -72,19 +72,50 @@ def suggestion(options: RunOptions, sites: tuple, category: str, n_sites: int | 
 
 @st.cache_data(max_entries=24, show_spinner=False)
 def coverage_map(options: RunOptions, sites: tuple, lang: str, focus: str | None = None,
-                 per_facility: bool | None = None, tiles: str | None = None, offline: bool = True, _progress=None):
-    """The folium map of the scenario of `sites`; with `offline`, Leaflet is inlined for streamlit-folium."""
-    from circles.outputs.map import coverage_map as draw
+                 per_facility: bool | None = None, tiles: str | None = None, offline: bool = True,
+                 before: bool = False, _progress=None):
+    """The map of the scenario of `sites` (`circles.outputs.map.analysis_map`, as map.html draws it).
+
+    `before`: the map of the current state instead, with the scenario's sites marked (the
+    before/after view). With `offline`, Leaflet is inlined for streamlit-folium.
+    """
+    from circles.outputs.map import analysis_map, result_sites
 
     base = analysis(options)
     result = scenario(options, sites)
     detail = sup.map_detail(base)
     per_facility = detail["per_facility"] if per_facility is None else per_facility
-    m = draw(result.report, service_areas=sup.display_areas(base.service_areas, per_facility=per_facility),
-             suggestions=result.suggestion_frame(), districts=result.districts, district_col=result.district_col,
-             lang=lang, tiles=tiles, focus=focus, max_features=detail["max_features"],
-             simplify_m=detail["simplify_m"], note=base.inputs.get("sample_label"))
+    shown = base if before else result
+    m = analysis_map(shown, lang=lang, service_areas=base.service_areas, per_facility=per_facility,
+                     sites=result_sites(result), focus=focus, tiles=tiles, compact=True,
+                     simplify_m=detail["simplify_m"], max_features=detail["max_features"])
     return sup.offline_leaflet(m) if offline else m
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def suggestion_map(options: RunOptions, sites: tuple, lang: str, category: str, n_sites: int | None,
+                   target: float | None, spacing_m: float, time_limit_s: float, _progress=None):
+    """The scenario's map with a suggestion's sites on it (numbered stars, 建议新增 1 …)."""
+    import geopandas as gpd
+
+    from circles.outputs.map import analysis_map
+    from circles.outputs.tables import suggestion_table
+
+    result = scenario(options, sites, _progress)
+    siting = suggestion(options, sites, category, n_sites, target, spacing_m, time_limit_s, _progress)
+    detail = sup.map_detail(analysis(options))
+    table = suggestion_table([siting], profile=result.report.profile, lang=lang, named=False)
+    points = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs="EPSG:4326")
+    m = analysis_map(result, lang=lang, service_areas=analysis(options).service_areas, per_facility=False,
+                     sites=points if len(points) else None, focus=category, compact=True,
+                     simplify_m=detail["simplify_m"], max_features=detail["max_features"])
+    return sup.offline_leaflet(m)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def district_change(options: RunOptions, sites: tuple, lang: str, _progress=None):
+    """People covered per district before and after the scenario of `sites` (`app_pages.support.district_change`)."""
+    return sup.district_change(analysis(options, _progress), scenario(options, sites, _progress), lang=lang)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -26,11 +26,14 @@ import numpy as np
 import pandas as pd
 
 from circles.errors import CirclesError
+from circles.outputs.labels import LANGS, group_label, header, label, yes_no
+from circles.outputs.tables import rule_citation
 
 __all__ = [
     "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "code_fingerprint", "coverage_figures",
-    "display_areas", "district_tables", "group_label", "header", "map_detail", "offline_leaflet",
-    "register_pickling", "scenario_comparison", "shared_files", "store_upload", "vector_columns", "zip_files",
+    "district_change", "district_tables", "map_detail", "offline_leaflet", "paired_population",
+    "register_pickling", "scenario_comparison", "shared_files", "shown_figures", "store_upload", "vector_columns",
+    "zip_files",
 ]
 
 MAX_UPLOAD_MB = 200  # also server.maxUploadSize in .streamlit/config.toml
@@ -151,6 +154,30 @@ def shared_files(data_dir: Path) -> dict[str, dict[str, Path]]:
     return out
 
 
+def paired_population(extract: str, vectors: Mapping[str, str]) -> str | None:
+    """The population file that comes with a shared OSM extract, or None.
+
+    A shared extract comes with its population when ``../shared/data/population/`` holds a file
+    (or folder) named for the same place: the first word of the extract's name, e.g.
+    ``osm/beijing_haidian_wudaokou.osm`` and ``population/beijing_streets/beijing_streets_worldpop.gpkg``,
+    ``osm/helsinki_centre.osm.pbf`` and ``population/helsinki_grid_250m.gpkg``.
+
+    Parameters
+    ----------
+    extract
+        The extract's name or path.
+    vectors
+        The shared vector files, ``{name relative to the data folder: path}`` (`shared_files`).
+    """
+    place = re.split(r"[_.\-]", Path(str(extract)).name)[0].lower()
+    for name, path in sorted(vectors.items()):
+        parts = Path(name).parts
+        if len(parts) > 1 and parts[0] == "population" and any(
+                re.split(r"[_.\-]", part)[0].lower() == place for part in parts[1:]):
+            return path
+    return None
+
+
 def vector_columns(path: Path) -> list[str]:
     """The attribute columns of a vector file (for choosing a name or population column)."""
     import pyogrio
@@ -165,56 +192,72 @@ def vector_columns(path: Path) -> list[str]:
 
 # ============================================================================ scenarios
 def scenario_comparison(base, scenarios: Mapping[str, Any], *, lang: str) -> pd.DataFrame:
-    """One row per scenario (the baseline first): sites added and coverage share per category."""
-    names = {"zh": ("现状", "新增站点"), "en": ("current", "sites added")}[_lang(lang)]
+    """One row per scenario (the baseline first): sites added and coverage share (%) per category."""
+    current = "现状" if _lang(lang) == "zh" else "current"
     rows = []
-    for name, (report, n_sites) in {names[0]: (base, 0), **scenarios}.items():
-        row = {("方案" if lang == "zh" else "scenario"): name, names[1]: n_sites}
+    for name, (report, n_sites) in {current: (base, 0), **scenarios}.items():
+        row = {header("scenario", lang): name, header("sites_added", lang): n_sites}
         for c in report.categories:
-            label = c.label_zh if lang == "zh" else c.label_en
-            row[label] = round(100.0 * c.coverage, 1)
+            row[c.label_zh if lang == "zh" else c.label_en] = round(100.0 * c.coverage, 1)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def district_change(base: Any, scenario: Any, *, lang: str) -> pd.DataFrame:
+    """People covered per district and category before and after a scenario (the figures the pipeline gives).
+
+    Without districts, one row per category. Columns (headers in `lang`): district, category,
+    covered now, covered in the scenario, the change, coverage now and in the scenario (%).
+    """
+    before, _ = base.tables()
+    after, _ = scenario.tables()
+    if before is None or after is None:
+        frame = pd.DataFrame([{"category": _label(a, lang), "covered_before": round(b.demand_covered),
+                               "covered_after": round(a.demand_covered), "coverage_now": b.coverage,
+                               "coverage_scenario": a.coverage}
+                              for b, a in zip(base.report.categories, scenario.report.categories)])
+    else:
+        keys = ["district", "category"]
+        merged = before[[*keys, "label", "demand_covered", "coverage"]].merge(
+            after[[*keys, "demand_covered", "coverage"]], on=keys, suffixes=("_before", "_after"))
+        frame = pd.DataFrame({"district": merged["district"], "category": merged["label"],
+                              "covered_before": merged["demand_covered_before"].astype("Int64"),
+                              "covered_after": merged["demand_covered_after"].astype("Int64"),
+                              "coverage_now": merged["coverage_before"], "coverage_scenario": merged["coverage_after"]})
+    frame.insert(frame.columns.get_loc("covered_after") + 1, "people_change",
+                 frame["covered_after"] - frame["covered_before"])
+    for c in ("coverage_now", "coverage_scenario"):
+        frame[c] = (100.0 * pd.to_numeric(frame[c])).round(1)
+    return _shown(frame, lang, percent=("coverage_now", "coverage_scenario"))
+
+
 # ============================================================================ figures and tables
-_GROUP_LABEL = {"pop_60plus": ("60岁及以上", "aged 60+"), "pop_0_17": ("0–17岁", "aged 0–17"),
-                "population": ("全部常住人口", "all residents")}
-_COLS = {
-    "zh": {"category": "类别", "group": "服务人群", "facilities": "设施数", "total": "服务人口",
-           "covered": "覆盖人口", "uncovered": "未覆盖人口", "coverage": "覆盖率(%)", "minutes": "时间阈值(分钟)",
-           "district": "街道/乡镇", "rule": "规则", "required": "要求", "value": "实际", "ok": "是否达标"},
-    "en": {"category": "category", "group": "demand group", "facilities": "facilities", "total": "people",
-           "covered": "covered", "uncovered": "uncovered", "coverage": "coverage (%)", "minutes": "minutes",
-           "district": "district", "rule": "rule", "required": "required", "value": "value", "ok": "met"},
-}
-
-
 def _lang(lang: str) -> str:
-    if lang not in _COLS:
+    if lang not in LANGS:
         raise CirclesError(f"lang {lang!r} is not supported; use zh or en")
     return lang
 
 
-def header(key: str, lang: str) -> str:
-    """A column header of the app's tables (``coverage``, ``category``, ...) in `lang`."""
-    return _COLS[_lang(lang)][key]
+def _label(obj: Any, lang: str) -> str:
+    return obj.label_zh if lang == "zh" else obj.label_en
 
 
-def group_label(column: str, lang: str) -> str:
-    zh, en = _GROUP_LABEL.get(column, (column, column))
-    return zh if _lang(lang) == "zh" else en
+def _shown(frame: pd.DataFrame, lang: str, *, percent: Sequence[str] = ()) -> pd.DataFrame:
+    """Headers in `lang` (`circles.outputs.labels.header`); shares shown in percent get a "(%)" header."""
+    names = {c: header(c, lang) + ("(%)" if c in percent else "") for c in frame.columns}
+    return frame.rename(columns=names)
 
 
 def coverage_figures(report, *, lang: str, demand_group: str | None = None,
                      categories: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per category: facilities, the demand group, people, covered, uncovered and the share.
+    """Per category: facilities, the demand group, people, covered, uncovered and the share (%).
 
     `demand_group` (``pop_60plus``, ``pop_0_17`` or ``population``) counts that group for every
     category instead of each category's own (e.g. all residents near meal points); None keeps
-    the profile's. Headers are in `lang`; the category id is the index.
+    the profile's. Canonical column names (``demand_total``, ``coverage_pct`` ...; shown with
+    `shown_figures`); the category id is the index.
     """
-    h = _COLS[_lang(lang)]
+    _lang(lang)
     if demand_group is not None and demand_group not in DEMAND_GROUPS:
         raise CirclesError(f"demand group {demand_group!r} is unknown; use one of {', '.join(DEMAND_GROUPS)}")
     d = report.demand
@@ -231,39 +274,52 @@ def coverage_figures(report, *, lang: str, demand_group: str | None = None,
                 raise CirclesError(f"the demand units have no {col!r} column; choose another demand group")
             w = np.where(inside, d[col].to_numpy(float), 0.0)
             total, covered = float(w.sum()), float(w[d[f"covered_{c.category}"].to_numpy(bool)].sum())
-        rows.append({"id": c.category, h["category"]: c.label_zh if lang == "zh" else c.label_en,
-                     h["facilities"]: int(c.facilities), h["group"]: group_label(col, lang),
-                     h["total"]: round(total), h["covered"]: round(covered), h["uncovered"]: round(total - covered),
-                     h["coverage"]: round(100.0 * covered / total, 1) if total > 0 else 0.0,
-                     h["minutes"]: c.minutes})
-    return pd.DataFrame(rows).set_index("id") if rows else pd.DataFrame(columns=list(h.values())[:7])
+        rows.append({"id": c.category, "category": _label(c, lang), "facilities": int(c.facilities),
+                     "demand_column": group_label(col, lang), "demand_total": round(total),
+                     "demand_covered": round(covered), "uncovered": round(total - covered),
+                     "coverage_pct": round(100.0 * covered / total, 1) if total > 0 else 0.0, "minutes": c.minutes})
+    columns = ["category", "facilities", "demand_column", "demand_total", "demand_covered", "uncovered",
+               "coverage_pct", "minutes"]
+    return pd.DataFrame(rows).set_index("id") if rows else pd.DataFrame(columns=columns)
 
 
-def district_tables(report, *, lang: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The per-district coverage table and the rule-check table, headers and labels in `lang`."""
-    h = _COLS[_lang(lang)]
-    dt = report.districts
-    if dt is None or dt.empty:
+def shown_figures(figures: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """`coverage_figures` with its headers in `lang`."""
+    return _shown(figures, lang)
+
+
+def district_tables(result, *, lang: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Per-district coverage and rule checks of the districts the data reaches, by name, headers in `lang`.
+
+    From `AnalysisResult.tables` (the format `circles analyze` and `circles batch` write): shares in
+    percent, partly covered districts marked, missing values as "–" (never a raw None), and each
+    rule's citation.
+    """
+    table, rules = result.tables()
+    if table is None or not len(table):
         return None, None
-    label = "label_zh" if lang == "zh" else "label_en"
-    is_rule = dt["rule"].notna() if "rule" in dt else pd.Series(False, index=dt.index)
-    cov = dt[~is_rule]
+    dash = "–"
     coverage = pd.DataFrame({
-        h["district"]: cov["district"], h["category"]: cov[label], h["facilities"]: cov["facilities"].astype(int),
-        h["group"]: [group_label(g, lang) for g in cov["demand_column"]], h["total"]: cov["demand_total"].round(),
-        h["covered"]: cov["demand_covered"].round(),
-        h["uncovered"]: (cov["demand_total"] - cov["demand_covered"]).round(),
-        h["coverage"]: (100.0 * cov["coverage"]).round(1)}).reset_index(drop=True)
-    rules = None
-    if is_rule.any():
-        rr = dt[is_rule]
-        marks = {True: "✓ 达标" if lang == "zh" else "✓ met", False: "✗ 未达标" if lang == "zh" else "✗ not met"}
-        rules = pd.DataFrame({
-            h["district"]: rr["district"], h["rule"]: rr[label], h["required"]: rr["required"],
-            h["value"]: rr["value"],
-            h["ok"]: [marks.get(v, "– 无数据" if lang == "zh" else "– no data") if not pd.isna(v) else
-                      ("– 无数据" if lang == "zh" else "– no data") for v in rr["rule_ok"]]}).reset_index(drop=True)
-    return coverage, rules
+        "district": table["district"], "category": table["label"],
+        "facilities": table["facilities"], "demand_column": [group_label(g, lang) for g in table["demand_column"]],
+        "demand_total": table["demand_total"], "demand_covered": table["demand_covered"],
+        "uncovered": table["uncovered"], "coverage_pct": (100.0 * pd.to_numeric(table["coverage"])).round(1),
+        "inside_share": (100.0 * pd.to_numeric(table["inside_share"])).round(0),
+        "partial": [yes_no(v, lang) for v in table["partial"]]}).reset_index(drop=True)
+    coverage = _shown(coverage, lang, percent=("inside_share",))
+    shown_rules = None
+    if rules is not None and len(rules):
+        marks = {True: label("app.met", lang), False: label("app.not_met", lang)}
+        shown_rules = _shown(pd.DataFrame({
+            "district": rules["district"], "unit": rules["unit"], "rule": rules["rule"],
+            "required": [dash if v is None or pd.isna(v) else v for v in rules["required"]],
+            "value": [dash if v is None or pd.isna(v) else v for v in rules["value"]],
+            "ok": [marks.get(v, label("app.no_data", lang)) if v is not None and not pd.isna(v)
+                   else label("app.no_data", lang) for v in rules["ok"]],
+            "citation": [c if isinstance(c, str) and c else rule_citation(result.report.profile, r)
+                         for c, r in zip(rules["citation"], rules.to_dict("records"))]}).astype(
+                {"required": str, "value": str}), lang)
+    return coverage, shown_rules
 
 
 # ============================================================================ the map
@@ -285,13 +341,6 @@ def map_detail(result: Any) -> dict[str, Any]:
     nets = (result.inputs.get("networks") or {}).values()
     length_km = max((float(n.get("length_km", 0.0)) for n in nets), default=0.0)
     return dict(next(options for above, options in MAP_DETAIL if length_km > above))
-
-
-def display_areas(service_areas: gpd.GeoDataFrame | None, *, per_facility: bool) -> gpd.GeoDataFrame | None:
-    """Service areas to draw: the category areas and rings, plus per-facility areas when asked."""
-    if service_areas is None or per_facility:
-        return service_areas
-    return service_areas[service_areas["kind"].isin(["union", "ring"])]
 
 
 def offline_leaflet(m):

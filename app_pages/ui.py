@@ -167,6 +167,12 @@ def current_spec() -> RunOptions:
     if source != "sample" and not network:
         raise CirclesError(t("need_network"))
     pop_kind = s.get("cfg_pop_kind", "default")
+    zones, zone_col = (vector_path("zones"), s.get("cfg_zones_col")) if pop_kind == "zones" else (None, None)
+    if pop_kind == "paired" and source == "extract" and s.get("cfg_pop_paired"):
+        zones, zone_col = s["cfg_pop_paired"], s.get("cfg_pop_paired_col") or None
+    elif source != "sample" and (pop_kind not in ("units", "zones") or (pop_kind == "units" and
+                                                                        not s.get("up_population"))):
+        raise CirclesError(t("need_population"))  # the sample's population belongs to the sample only
     speed = s.get("cfg_speed", "profile")
     speed_kmh = None if speed == "profile" else (s.get("cfg_speed_custom", 3.6) if speed == "custom" else float(speed))
     profile = s.get("cfg_profile", "15min")
@@ -175,14 +181,18 @@ def current_spec() -> RunOptions:
         facilities=s.get("up_facilities"),
         coords=None if s.get("cfg_coords", "auto") == "auto" else s.get("cfg_coords"),
         population=s.get("up_population") if pop_kind == "units" else None,
-        population_zones=vector_path("zones") if pop_kind == "zones" else None,
-        zone_population_col=s.get("cfg_zones_col") if pop_kind == "zones" else None,
-        districts=vector_path("districts"),
-        district_col=s.get("cfg_districts_col") if vector_path("districts") else None,
+        population_zones=zones, zone_population_col=zone_col,
+        districts=vector_path("districts"), district_col=_district_col() if vector_path("districts") else None,
         boundary=vector_path("boundary"), profile=str(profile),
         minutes=float(s.get("cfg_minutes", 15.0)) if s.get("cfg_minutes_on") else None,
         speed_kmh=float(speed_kmh) if speed_kmh is not None else None, mode=s.get("cfg_mode", "walk"),
         horizon_min=float(s.get("cfg_horizon", 60.0)), buffer_m=float(s.get("cfg_buffer", 1000.0)))
+
+
+def _district_col() -> str | None:
+    """The districts' name column, after its parent's (``county,street``) when names repeat across parents."""
+    col, parent = st.session_state.get("cfg_districts_col"), st.session_state.get("cfg_districts_parent")
+    return f"{parent},{col}" if col and parent and parent != col else col
 
 
 def vector_path(name: str) -> str | None:
@@ -221,22 +231,16 @@ def category_label(res: Any) -> str:
 
 def metrics_row(report, *, categories: list[str] | None = None, demand_group: str | None = None) -> None:
     """One metric per category: coverage share, with uncovered people and facilities under it."""
-    figures = sup.coverage_figures(report, lang="en", demand_group=demand_group, categories=categories)
+    figures = sup.coverage_figures(report, lang=lang(), demand_group=demand_group, categories=categories)
     if figures.empty:
         return
     cols = st.columns(len(figures))
-    labels = {c.category: category_label(c) for c in report.categories}
     for col, (cat_id, row) in zip(cols, figures.iterrows()):
-        group = sup.group_label(_group_col(report, cat_id, demand_group), lang())
-        help_text = t("metric_help", covered=f"{row['covered']:,.0f}", total=f"{row['people']:,.0f}", group=group,
-                      minutes=float(row["minutes"]), n=int(row["facilities"]))
-        col.metric(labels[cat_id], f"{row['coverage (%)']:.1f}%", help=help_text, border=True)
-        col.caption(t("uncovered_caption", n=f"{row['uncovered']:,.0f}", group=group,
+        help_text = t("metric_help", covered=f"{row['demand_covered']:,.0f}", total=f"{row['demand_total']:,.0f}",
+                      group=row["demand_column"], minutes=float(row["minutes"]), n=int(row["facilities"]))
+        col.metric(row["category"], f"{row['coverage_pct']:.1f}%", help=help_text, border=True)
+        col.caption(t("uncovered_caption", n=f"{row['uncovered']:,.0f}", group=row["demand_column"],
                       facilities=int(row["facilities"])))
-
-
-def _group_col(report, cat_id: str, demand_group: str | None) -> str:
-    return demand_group or report.category(cat_id).demand_column
 
 
 def settings_categories(report) -> list[str]:
@@ -251,8 +255,17 @@ def demand_group() -> str | None:
     return None if value == "own" else value
 
 
+def basemap_choices(result) -> list[str]:
+    """The basemaps the map offers for this result (`circles.outputs.map.basemaps`): none first."""
+    from circles.outputs.map import basemaps
+
+    d = result.report.demand
+    centre = (float(d["lon"].mean()), float(d["lat"].mean())) if len(d) else (0.0, 0.0)
+    return [b["key"] for b in basemaps(lang(), centre=centre)[0]]
+
+
 def show_map(m, *, key: str, clicks: bool = False, height: int = MAP_HEIGHT) -> dict | None:
-    """Draw a folium map made offline by `circles.app_support.offline_leaflet`.
+    """Draw a folium map made offline by `app_pages.support.offline_leaflet`.
 
     Only ``last_clicked`` comes back, and only when `clicks`: panning and zooming never rerun
     the page.

@@ -190,6 +190,9 @@ class RunOptions:
     # --- outputs ----------------------------------------------------------------------------
     figures_only: bool = _opt(False, "--figures-only", "只算指标：不绘制服务范围和地图（批处理、脚本）",
                               "figures only: no service areas and no map (for batch and scripts)", kind="flag")
+    no_report: bool = _opt(False, "--no-report", "不写 Word 报告 report.docx（批处理时每个街道和全市都不写）",
+                           "no Word report report.docx (in a batch: neither per district nor for the city)",
+                           kind="flag")
 
     def validated(self, *, districts_given: bool = False) -> RunOptions:
         """These options with numbers as floats/ints, checked: ranges, choices and combinations.

@@ -91,7 +91,7 @@ def test_map_page_shows_figures_and_an_offline_map(sample):
     assert _metrics(at) == {ZH[c.category]: f"{100 * c.coverage:.1f}%" for c in report.categories}
     elderly = report.category("elderly")
     caption = " ".join(c.value for c in at.caption)
-    assert f"未覆盖 {elderly.demand_total - elderly.demand_covered:,.0f} 人（60岁及以上）· {elderly.facilities} 处设施" \
+    assert f"未覆盖 {elderly.demand_total - elderly.demand_covered:,.0f} 人（60岁及以上老人）· {elderly.facilities} 处设施" \
         in caption
 
     args = _component(at)
@@ -102,10 +102,12 @@ def test_map_page_shows_figures_and_an_offline_map(sample):
     assert args["returned_objects"] == []  # panning and zooming never rerun the page
     script = args["script"]
     assert "L.map(" in script and "data-circles-map" in script
-    for layer in ("街道/乡镇边界", "养老服务设施：覆盖缺口", "养老服务设施：未覆盖居民点", "养老服务设施：15分钟服务范围",
-                  "设施：社区养老服务站/日间照料中心", "老年助餐服务：覆盖缺口"):
-        assert json.dumps(layer)[1:-1] in script, layer
+    for layer in ("道路", "街道/乡镇边界", "养老服务设施：覆盖缺口", "养老服务设施：未覆盖居民点",
+                  "养老服务设施：15分钟服务范围", "设施：社区养老服务站/日间照料中心", "老年助餐服务：覆盖缺口"):
+        assert f'{layer}")' in script, layer  # ctl.addOverlay(layer, "<symbol>name")
+    assert "circles.streets(" in script and "L.control.scale({imperial: false" in script
     assert "circles-legend" in args["html"] and "84.3%" in args["html"]
+    assert "<details><summary>图例" in args["html"]  # the legend starts folded in the app: the map stays visible
 
 
 def test_map_page_focus_and_detail_options():
@@ -114,8 +116,8 @@ def test_map_page_focus_and_detail_options():
     at.toggle(key="cfg_per_facility").set_value(False).run()
     _no_failure(at)
     script = _component(at)["script"]
-    assert json.dumps("各设施服务范围")[1:-1] not in script  # per-facility areas left out
-    assert json.dumps("未成年人保护服务：覆盖缺口")[1:-1] in script
+    assert "各设施服务范围" not in script  # per-facility areas left out
+    assert "未成年人保护服务：覆盖缺口" in script
 
 
 def test_language_switch_changes_every_label(sample):
@@ -125,9 +127,10 @@ def test_language_switch_changes_every_label(sample):
     assert at.title[0].value == "Coverage map"
     assert set(_metrics(at)) == set(EN.values())
     assert "Coverage of" not in " ".join(c.value for c in at.caption)
-    assert any("uncovered (aged 60+)" in c.value for c in at.caption)
+    assert any("uncovered (people aged 60+)" in c.value for c in at.caption)
     args = _component(at)
-    assert "Elderly-care facility: coverage gaps" in args["script"] and "养老服务设施：覆盖缺口" not in json.dumps(args)
+    assert "Elderly-care facility: coverage gaps" in args["script"] and "养老服务设施：覆盖缺口" not in args["script"]
+    assert 'Streets")' in args["script"]
     assert "Legend" in args["html"]
     assert at.selectbox(key="cfg_focus").options[-1] == "All categories"
 
@@ -135,8 +138,8 @@ def test_language_switch_changes_every_label(sample):
     _no_failure(at)
     assert at.title[0].value == "Coverage figures"
     frame = at.dataframe[0].value
-    assert list(frame.columns) == ["category", "facilities", "demand group", "people", "covered", "uncovered",
-                                   "coverage (%)", "minutes"]
+    assert list(frame.columns) == ["category", "facilities", "demand group", "demand total", "demand covered",
+                                   "uncovered", "coverage (%)", "minutes"]
     assert list(at.dataframe[1].value.columns)[:2] == ["district", "category"]
     assert "met" in list(at.dataframe[2].value.columns)
 
@@ -157,13 +160,15 @@ def test_figures_page_tables_and_rule_checks(sample):
     assert list(figures["覆盖率(%)"]) == [round(100 * c.coverage, 1) for c in report.categories]
 
     districts, rules = at.dataframe[1].value, at.dataframe[2].value
-    assert sorted(set(districts["街道/乡镇"])) == ["示例一街道", "示例二街道", "示例镇"]
-    assert len(districts) == 9
+    assert sorted(set(districts["区划"])) == ["示例一街道", "示例二街道", "示例镇"]
+    assert len(districts) == 9 and set(districts["部分在数据外"]) == {"否"}
+    assert "None" not in districts.astype(str).to_numpy() and "None" not in rules.astype(str).to_numpy()
     table = report.districts
     row = table[(table["district"] == "示例一街道") & (table["category"] == "elderly") & table["rule"].isna()].iloc[0]
-    mine = districts[(districts["街道/乡镇"] == "示例一街道") & (districts["类别"] == ZH["elderly"])].iloc[0]
+    mine = districts[(districts["区划"] == "示例一街道") & (districts["类别"] == ZH["elderly"])].iloc[0]
     assert mine["覆盖率(%)"] == round(100 * row["coverage"], 1)
     assert set(rules["是否达标"]) <= {"✓ 达标", "✗ 未达标", "– 无数据"} and "✓ 达标" in set(rules["是否达标"])
+    assert all(rules["依据（标准条款）"].str.len() > 0)  # every rule cites its source
     assert at.get("vega_lite_chart"), "the coverage chart is missing"
 
 
@@ -193,7 +198,7 @@ def test_demand_group_and_categories_change_the_figures_not_the_run(sample):
         return f"{100 * d.loc[d['inside'] & d[f'covered_{cat}'], 'population'].sum() / everyone:.1f}%"
 
     assert _metrics(at) == {ZH["elderly"]: share("elderly"), ZH["meal"]: share("meal")}
-    assert all("全部常住人口" in c.value for c in at.caption if "未覆盖" in c.value)
+    assert all("常住人口" in c.value for c in at.caption if "未覆盖" in c.value)
 
 
 @pytest.mark.slow
@@ -271,7 +276,7 @@ def test_scenarios_add_a_site_on_the_map(sample):
     after = float(at.metric[0].value.rstrip("%"))
     assert after > 100 * sample.report.category("elderly").coverage
     args = _component(at)
-    assert json.dumps("建议新增站点")[1:-1] in args["script"]  # the added site is on the map
+    assert "建议新增站点" in args["script"]  # the added site is on the map
 
 
 def test_scenarios_bad_site_is_one_line(sample):
@@ -290,7 +295,7 @@ def test_scenarios_bad_site_is_one_line(sample):
 def test_downloads_page_offers_the_analyze_files(sample, tmp_path):
     at = _app("downloads")
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["覆盖缺口 gaps.geojson", "汇总表 summary.xlsx", "离线地图 map.html"]
+    assert labels[:4] == ["覆盖缺口 gaps.geojson", "汇总表 summary.xlsx", "离线地图 map.html", "评估报告 report.docx"]
 
     from app_pages import services as app
 
@@ -302,13 +307,13 @@ def test_downloads_page_offers_the_analyze_files(sample, tmp_path):
     assert gaps["type"] == "FeatureCollection"
     assert {f["properties"]["kind"] for f in gaps["features"]} == {"gap_area", "uncovered_unit"}
     book = openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))
-    assert book.sheetnames[0] == "汇总" and book["汇总"]["A1"].value == "类别"
+    assert book.sheetnames[0] == "总览" and book["总览"]["A1"].value == "类别"
     page = files["map.html"].decode("utf-8")
     assert "cdn.jsdelivr" not in page and "<script src=" not in page and "data-circles-map" in page
 
     english = app.downloads(SAMPLE, (), "en")
     book = openpyxl.load_workbook(io.BytesIO(english["summary.xlsx"]))
-    assert book.sheetnames[0] == "summary" and book["summary"]["A1"].value == "category"
+    assert book.sheetnames[0] == "overview" and book["overview"]["A1"].value == "category"
     assert "Legend" in english["map.html"].decode("utf-8")
 
 
@@ -403,6 +408,12 @@ def test_place_name_offline_gives_a_clear_message():
     at.text_input(key="cfg_place").input("Haidian District, Beijing").run()
     _no_failure(at)
     at.switch_page(PAGE.format("map")).run()
+    assert at.error[0].value == "这个路网没有配套的人口数据：请上传居民点文件，或选择按片区总数分摊。"
+    at.switch_page(PAGE.format("data")).run()
+    population = make_sample().population.to_csv(index=False).encode("utf-8-sig")
+    at.file_uploader(key="w_up_population_0").set_value(("人口.csv", population, "text/csv")).run()
+    _no_failure(at)
+    at.switch_page(PAGE.format("map")).run()
     assert not at.exception
     assert len(at.error) == 1
     message = at.error[0].value
@@ -468,11 +479,12 @@ def test_coverage_figures_for_another_demand_group(sample):
     report = sample.report
     own = sup.coverage_figures(report, lang="en")
     assert list(own.index) == ["elderly", "meal", "child"]
-    assert own.loc["elderly", "people"] == round(report.category("elderly").demand_total)
+    assert own.loc["elderly", "demand_total"] == round(report.category("elderly").demand_total)
     everyone = sup.coverage_figures(report, lang="en", demand_group="population")
     d = report.demand[report.demand["inside"]]
-    assert everyone.loc["child", "people"] == round(d["population"].sum())
-    assert everyone.loc["child", "covered"] == round(d.loc[d["covered_child"], "population"].sum())
+    assert everyone.loc["child", "demand_total"] == round(d["population"].sum())
+    assert everyone.loc["child", "demand_covered"] == round(d.loc[d["covered_child"], "population"].sum())
+    assert list(sup.shown_figures(everyone, "zh").columns)[:3] == ["类别", "设施数", "服务人群"]
     with pytest.raises(CirclesError, match="demand group"):
         sup.coverage_figures(report, lang="en", demand_group="pop_80plus")
 
@@ -500,8 +512,6 @@ def test_map_detail_scales_with_the_network(sample):
     assert sup.map_detail(sample) == {"simplify_m": 5.0, "max_features": 20000, "per_facility": True}
     porto = replace(sample, inputs={**sample.inputs, "networks": {"walk": {"nodes": 63035, "length_km": 9658.9}}})
     assert sup.map_detail(porto) == {"simplify_m": 30.0, "max_features": 2000, "per_facility": False}
-    areas = sup.display_areas(sample.service_areas, per_facility=False)
-    assert set(areas["kind"]) == {"union", "ring"} and np.all(areas.index.isin(sample.service_areas.index))
 
 
 def test_results_can_be_cached_by_copy(sample):
@@ -558,4 +568,88 @@ def test_data_page_districts_and_boundary_uploads(tmp_path):
     _no_failure(at)
     at.switch_page(PAGE.format("figures")).run()
     _no_failure(at)
-    assert sorted(set(at.dataframe[1].value["街道/乡镇"])) == ["示例一街道", "示例二街道", "示例镇"]
+    assert sorted(set(at.dataframe[1].value["区划"])) == ["示例一街道", "示例二街道", "示例镇"]
+
+
+# ============================================================================ issue 15: what a new user hit
+def test_suggestion_view_shows_the_sites_on_a_map_by_rank(sample):
+    at = _app("scenarios")
+    at.number_input(key="scen_n").set_value(2)
+    _button(at, "计算建议").click().run()
+    _no_failure(at)
+    sites = at.dataframe[0].value
+    assert list(sites["名称"]) == ["建议新增 1", "建议新增 2"]  # never "gap point 77"
+    assert {"经度（GCJ-02 高德/腾讯）", "纬度（GCJ-02 高德/腾讯）"} <= set(sites.columns)
+    script = _component(at)["script"]  # the suggestion view has its map
+    assert "建议新增站点" in script and "建议新增 1" in script and "gap point" not in script
+    _button(at, "加入当前方案").click().run()
+    _no_failure(at)
+    assert list(at.dataframe[0].value["名称"]) == ["建议新增 1", "建议新增 2"]
+
+
+def test_before_after_view_of_a_scenario(sample):
+    gap = sample.report.demand
+    gap = gap[gap["inside"] & ~gap["covered_elderly"]].sort_values("pop_60plus", ascending=False).iloc[0]
+    site = {"category": "elderly", "tier": "station", "lon": round(float(gap["lon"]), 6),
+            "lat": round(float(gap["lat"]), 6), "name": "新站", "origin": "clicked"}
+    at = _app(scen_drafts={SAMPLE: scen.sites_frame([site])})
+    at.switch_page(PAGE.format("scenarios")).run()
+    at.segmented_control(key="cfg_scen_how").set_value("compare").run()
+    _no_failure(at)
+    after = _component(at)["script"]
+    change = at.dataframe[0].value
+    assert list(change.columns) == ["区划", "类别", "现状覆盖人口", "方案覆盖人口", "覆盖人数变化", "现状覆盖率(%)",
+                                    "方案覆盖率(%)"]
+    assert len(change) == 9 and (change["覆盖人数变化"] >= 0).all()
+    from app_pages import services as app
+
+    scenario = app.scenario(SAMPLE, scen.sites_key(scen.sites_frame([site])))
+    elderly = change[change["类别"] == ZH["elderly"]]
+    gained = scenario.report.category("elderly").demand_covered - sample.report.category("elderly").demand_covered
+    assert int(elderly["覆盖人数变化"].sum()) == pytest.approx(gained, abs=3)  # the pipeline's figures
+    at.segmented_control(key="cfg_scen_view").set_value("before").run()
+    _no_failure(at)
+    before = _component(at)["script"]
+    assert before != after and "建议新增站点" in before  # the current state, the planned site marked
+
+
+@pytest.mark.shared_data
+def test_shared_extract_comes_with_its_population_or_asks_for_one():
+    wudaokou = str(shared_data("osm/beijing_haidian_wudaokou.osm"))
+    streets = str(shared_data("population/beijing_streets/beijing_streets_worldpop.gpkg"))
+    at = _app("data")
+    at.radio(key="cfg_source").set_value("extract").run()
+    _no_failure(at)
+    assert at.selectbox(key="cfg_extract").value == wudaokou  # not Andorra: an extract with its population
+    assert at.radio(key="cfg_pop_kind").options[0] == "随该文件提供的人口"
+    assert at.session_state["cfg_pop_paired"] == streets and at.session_state["cfg_pop_paired_col"] == "population"
+    at.switch_page(PAGE.format("map")).run()
+    assert not at.exception and "no facilities given" in at.error[0].value  # the population is there
+    at.switch_page(PAGE.format("data")).run()
+    andorra = str(shared_data("osm/andorra.osm.pbf"))
+    at.selectbox(key="cfg_extract").set_value(andorra).run()
+    assert "随该文件提供的人口" not in at.radio(key="cfg_pop_kind").options and at.warning
+    at.switch_page(PAGE.format("map")).run()
+    assert at.error[0].value == "这个路网没有配套的人口数据：请上传居民点文件，或选择按片区总数分摊。"
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_haidian_figures_list_only_the_streets_the_data_reaches():
+    from test_batch import BEIJING_LEDGER
+
+    streets = str(shared_data("population/beijing_streets/beijing_streets_worldpop.gpkg"))
+    at = _app("data")
+    at.radio(key="cfg_source").set_value("extract").run()
+    at.file_uploader(key="w_up_facilities_0").set_value(("台账.csv", BEIJING_LEDGER.encode(), "text/csv")).run()
+    at.radio(key="cfg_coords").set_value("wgs84").run()
+    at.selectbox(key="cfg_districts_file").set_value(streets).run()
+    at.selectbox(key="cfg_districts_col").set_value("street").run()
+    at.selectbox(key="cfg_districts_parent").set_value("county").run()  # 八里庄街道 is in two counties
+    at.switch_page(PAGE.format("figures")).run()
+    _no_failure(at)
+    districts = at.dataframe[1].value
+    names = set(districts["区划"])
+    assert 1 <= len(names) <= 12 and "海淀区/清华园街道" in names  # not the city's 331 streets
+    assert "None" not in districts.astype(str).to_numpy() and not districts.isna().any().any()
+    assert any("不在数据范围内" in c.value for c in at.caption)

@@ -2,7 +2,7 @@
 
 Chromium resolves no host name at all (``--host-resolver-rules``), so the map drawing proves it
 needs nothing from a CDN; every request the page makes is also checked to go to the local server.
-Screenshots are saved in ``out/screenshots/`` (or ``$CIRCLES_SCREENSHOT_DIR``).
+Screenshots are saved in the test's temporary folder (and in ``$CIRCLES_SCREENSHOT_DIR`` when set).
 
 Needs Debian's Chromium (``apt-get install -y chromium``) and Playwright (``pip install
 playwright==1.65.2``; its own browser download is not needed, the system Chromium is used).
@@ -22,24 +22,20 @@ from pathlib import Path
 
 import pytest
 
+import browser
 from conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's /usr/bin/chromium is a shell wrapper; Playwright drives the binary itself
-CHROMIUM_BINARY = Path("/usr/lib/chromium/chromium")
-SCREENSHOTS = Path(os.environ.get("CIRCLES_SCREENSHOT_DIR", ROOT / "out" / "screenshots"))
 MAP_FRAME = "iframe[title='streamlit_folium.st_folium']"
 FIRST_RENDER_S = 240  # the cold first analysis of the sample plus imports; CI machines are slow
+WARM_FIRST_MAP_S = 3.0  # the first map of a new visit once the server has the sample (issue 15)
 
 pytestmark = [
     pytest.mark.slow,
     # only localhost: the test talks to its own server, Chromium to nothing else
     pytest.mark.allow_hosts(["127.0.0.1"]),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium "
-                       "(apt-get install -y chromium) to run the app in a real headless browser"),
+    browser.needs_chromium,
 ]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: "
-                               "pip install playwright==1.65.2 (the system Chromium is used, no browser download)")
+browser.sync_api()
 
 
 def _free_port() -> int:
@@ -84,29 +80,43 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture()
-def browser(tmp_path):
-    """Headless Chromium with a fresh profile that can resolve no host name (so: no internet)."""
-    profile = tmp_path / "chromium-profile"
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM_BINARY if CHROMIUM_BINARY.exists() else CHROMIUM),
-            headless=True, viewport={"width": 1440, "height": 1800}, locale="zh-CN",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
-        try:
-            yield context
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+def chromium(tmp_path):
+    """Headless Chromium at 1280×800 with a fresh profile that resolves no host name but the local server."""
+    with browser.chromium(tmp_path / "chromium-profile", allow="127.0.0.1") as context:
+        yield context
+    shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
-def _shot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=str(path), full_page=True)
+def _shot(page, folder: Path, name: str, *, element: str | None = None) -> Path:
+    """A screenshot of the page's view (Streamlit scrolls inside the page), or of one element scrolled into view."""
+    path = folder / name
+    if element is not None:
+        page.locator(element).last.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path))
     assert path.stat().st_size > 30_000
+    extra = os.environ.get("CIRCLES_SCREENSHOT_DIR")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(extra) / name)
     return path
+
+
+def _map_checks(frame, lang: str) -> list[str]:
+    """The rules of issue 15 on the app's map: controls ≤ 20% of it, metric scale, streets on, names in `lang`."""
+    size = frame.locator("#map_div").bounding_box()
+    share, boxes = browser.control_share(frame, size["width"], size["height"])
+    assert share <= browser.MAX_CONTROL_SHARE, boxes
+    scale = browser.scale_texts(frame)
+    assert len(scale) == 1 and re.fullmatch(r"\d+ k?m", scale[0]), scale
+    names = browser.overlay_names(frame)
+    streets = "道路" if lang == "zh" else "Streets"
+    assert streets in names
+    assert frame.locator(".leaflet-control-layers-overlays label", has_text=streets).locator("input").is_checked()
+    assert frame.locator(".leaflet-circles-streets-pane canvas").count() == 1
+    cjk = [n for n in names if re.search(r"[\u4e00-\u9fff]", n)]
+    assert (len(cjk) == len(names)) if lang == "zh" else not cjk, names
+    return names
 
 
 def _wait_for_map(page, timeout_s: float, legend: str | None = None):
@@ -127,19 +137,29 @@ def _no_exception(page, log_path: Path) -> None:
     assert "Traceback" not in log_path.read_text()
 
 
-def test_app_in_headless_chromium(server, browser):
+def _first_map_s(context, url: str) -> float:
+    """Seconds from opening the app to its first map drawn, in a new tab."""
+    page = context.new_page()
+    t0 = time.monotonic()
+    page.goto(url)
+    _wait_for_map(page, FIRST_RENDER_S)
+    seconds = time.monotonic() - t0
+    page.close()
+    return seconds
+
+
+def test_app_in_headless_chromium(server, chromium, tmp_path):
     url, log_path = server
-    page = browser.new_page()
+    page = chromium.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = browser.console_errors(page)
 
     # 1. the first page: the sample's figures and the Leaflet map with its data layers
     t0 = time.monotonic()
     page.goto(url)
     frame = _wait_for_map(page, FIRST_RENDER_S)
-    first_render_s = time.monotonic() - t0
+    cold_s = time.monotonic() - t0
     page.get_by_role("heading", name="覆盖地图").wait_for()
     metrics = page.locator("[data-testid='stMetric']")
     assert metrics.count() == 3
@@ -147,63 +167,94 @@ def test_app_in_headless_chromium(server, browser):
     labels = [metrics.nth(i).locator("[data-testid='stMetricLabel']").inner_text() for i in range(3)]
     assert labels == ["养老服务设施", "老年助餐服务", "未成年人保护服务"]
     assert all(re.fullmatch(r"\d{1,3}\.\d%", v) for v in values), values
-    legend = frame.locator("#circles-legend").inner_text()
+    legend = frame.locator("#circles-legend").text_content()  # folded in the app: its text is there
     for v in values:  # the map's legend shows the same coverage shares
         assert v in legend
-    layers = frame.locator(".leaflet-control-layers-overlays").inner_text()
+    names = _map_checks(frame, "zh")
     for name in ("街道/乡镇边界", "养老服务设施：覆盖缺口", "养老服务设施：未覆盖居民点", "养老服务设施：15分钟服务范围",
                  "设施：社区养老服务站/日间照料中心", "老年助餐服务：覆盖缺口", "未成年人保护服务：未覆盖居民点"):
-        assert name in layers, name
+        assert name in names, name
     assert frame.locator("path.leaflet-interactive").count() > 50  # service areas, gaps, facilities, residents
     assert frame.locator(".circles-district-label").count() == 3
     assert frame.locator("path.circles-gap-0").count() > 0
     _no_exception(page, log_path)
-    _shot(page, "app_map_zh.png")
+    _shot(page, tmp_path, "app_map_zh.png")
+    _shot(page, tmp_path, "app_map_zh_map.png", element=MAP_FRAME)
 
     # 2. the language switch changes labels, legend and layer names
     page.locator("[data-testid='stSidebar']").get_by_text("English").click()
     page.get_by_role("heading", name="Coverage map").wait_for(timeout=60_000)
     frame = _wait_for_map(page, 60, legend="Legend")  # the map is drawn again, in English
     page.get_by_text("Elderly-care facility", exact=True).first.wait_for()
-    legend = frame.locator("#circles-legend").inner_text()
+    legend = frame.locator("#circles-legend").text_content()
     assert "Legend" in legend and "图例" not in legend
-    layers = frame.locator(".leaflet-control-layers-overlays").inner_text()
-    assert "Elderly-care facility: coverage gaps" in layers and "覆盖缺口" not in layers
+    names = _map_checks(frame, "en")
+    assert "Elderly-care facility: coverage gaps" in names
     assert page.locator("[data-testid='stSidebarNav']").get_by_text("Scenarios").count() == 1
     _no_exception(page, log_path)
-    _shot(page, "app_map_en.png")
+    _shot(page, tmp_path, "app_map_en.png")
+    _shot(page, tmp_path, "app_map_en_map.png", element=MAP_FRAME)
 
     # 3. figures page in English: the per-district table with rule checks
     page.locator("[data-testid='stSidebarNav']").get_by_text("Figures").click()
     page.get_by_role("heading", name="Coverage per district").wait_for(timeout=60_000)
     page.get_by_role("heading", name="Rule checks").wait_for()
     page.wait_for_function("document.querySelectorAll(\"[data-testid='data-grid-canvas']\").length >= 3 && "
-                           "document.querySelector(\"[data-testid='stVegaLiteChart'] svg, [data-testid='stVegaLiteChart'] canvas\") !== null",
-                           timeout=30_000)
+                           "document.querySelector(\"[data-testid='stVegaLiteChart'] svg, "
+                           "[data-testid='stVegaLiteChart'] canvas\") !== null", timeout=30_000)
     page.get_by_text("✓ met").first.wait_for(state="attached")  # a cell of the rule checks
     page.get_by_text("示例一街道").first.wait_for(state="attached")
     page.wait_for_timeout(500)
     _no_exception(page, log_path)
-    _shot(page, "app_figures_en.png")
+    _shot(page, tmp_path, "app_figures_en.png")
 
-    # 4. back to Chinese; scenarios: click the map, add the site, see the coverage change
+    # 4. back to Chinese; scenarios: suggested sites on their map, by rank
     page.locator("[data-testid='stSidebar']").get_by_text("中文").click()
     page.locator("[data-testid='stSidebarNav']").get_by_text("方案比选").click()
+    page.get_by_role("button", name="计算建议").click(timeout=60_000)
+    frame = _wait_for_map(page, 120)
+    page.get_by_text("建议新增 1").first.wait_for(state="attached")
+    assert frame.locator(".circles-site").count() >= 1
+    _map_checks(frame, "zh")
+    _no_exception(page, log_path)
+    _shot(page, tmp_path, "app_suggestion_zh.png", element=MAP_FRAME)
+    page.get_by_role("button", name="加入当前方案").click()
+    page.get_by_text("当前方案的新增站点").wait_for(timeout=60_000)
+
+    # 5. the scenario before and after: one map at a time, and the change per district
+    page.get_by_role("radio", name="方案前后对比").click(timeout=60_000)
+    frame = _wait_for_map(page, 60)
+    page.get_by_text("各街道（乡镇）覆盖人数变化").wait_for(timeout=60_000)
+    _shot(page, tmp_path, "app_after_zh.png", element=MAP_FRAME)
+    page.get_by_text("各街道（乡镇）覆盖人数变化").scroll_into_view_if_needed()
+    _shot(page, tmp_path, "app_change_zh.png")
+    page.get_by_role("radio", name="现状").click()
+    frame = _wait_for_map(page, 60)
+    _no_exception(page, log_path)
+    _shot(page, tmp_path, "app_before_zh.png", element=MAP_FRAME)
+
+    # 6. click the map, add the site, see the coverage change
     page.get_by_role("radio", name="在地图上点击添加站点").click(timeout=60_000)
     frame = _wait_for_map(page, 60)
+    # a rerun can show the old form beside the new one for a moment: wait for one form
+    page.wait_for_function("document.querySelectorAll('input[aria-label=\"经度\"]').length === 1", timeout=60_000)
     lon = page.get_by_label("经度")
     before = lon.input_value()
-    frame.locator("#map_div").click(position={"x": 420, "y": 260})
+    frame.locator("#map_div").click(position={"x": 420, "y": 330})
     page.wait_for_function("(v) => { const e = document.querySelector('input[aria-label=\"经度\"]'); "
-                           "return e !== null && e.value !== v; }", arg=before, timeout=30_000)  # re-drawn inputs: null-safe
+                           "return e !== null && e.value !== v; }", arg=before, timeout=30_000)  # re-drawn inputs
     assert lon.input_value() != before
     page.get_by_role("button", name="添加站点").click()
     page.get_by_text("手动添加").first.wait_for(state="attached", timeout=60_000)  # a cell of the sites table
     _wait_for_map(page, 60)
     _no_exception(page, log_path)
-    _shot(page, "app_scenario_zh.png")
+    _shot(page, tmp_path, "app_scenario_zh.png")
 
     assert errors == [], errors
     local = (url, "data:", "blob:", "about:")
     assert [r for r in requests if not r.startswith(local)] == []
-    print(f"\nfirst render of the sample (cold server): {first_render_s:.1f} s; screenshots in {SCREENSHOTS}")
+
+    # 7. the first map of a new visit, the server having the sample: within 3 s in the browser
+    warm = min(_first_map_s(chromium, url) for _ in range(2))
+    print(f"\nfirst map: cold server {cold_s:.1f} s, new visit {warm:.2f} s; screenshots in {tmp_path}")
+    assert warm <= WARM_FIRST_MAP_S

@@ -6,9 +6,9 @@ import dataclasses
 import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
+import browser
 import folium
 import geopandas as gpd
 import numpy as np
@@ -21,9 +21,9 @@ from circles.pipeline import analyse, prepare
 from circles.coverage import uncovered_units
 from circles.errors import CirclesError
 from circles.outputs.map import PALETTE, GeoJsonLayer, category_colours, coverage_map, map_html
+from circles.outputs.map.packing import unpack_geometry
 from circles.sample import SAMPLE_LABEL, make_sample
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def sample():
 def _map(sample, **kw) -> folium.Map:
     result, district, sites = sample
     args = {"service_areas": result.service_areas, "suggestions": sites, "districts": district.districts,
-            "district_col": "street", "note": result.inputs.get("sample_label")}
+            "district_col": "street", "note": result.inputs.get("sample_label"), "streets": result.walk}
     args.update(kw)
     return coverage_map(result.report, **args)
 
@@ -50,7 +50,9 @@ def _layers(m: folium.Map) -> dict[str, folium.FeatureGroup]:
 
 
 def _features(group: folium.FeatureGroup) -> list[dict]:
-    return [f for c in group._children.values() if isinstance(c, GeoJsonLayer) for f in c.data["features"]]
+    """The features of a layer, geometries unpacked (the page gets lines and polygons packed)."""
+    return [{**f, "geometry": unpack_geometry(f["geometry"])} for c in group._children.values()
+            if isinstance(c, GeoJsonLayer) for f in c.data["features"]]
 
 
 def _in_page(text: str, page: str) -> bool:
@@ -66,7 +68,8 @@ def _in_page(text: str, page: str) -> bool:
 
 def _expected_names(report, lang: str) -> list[str]:
     zh = lang == "zh"
-    names = ["街道/乡镇边界" if zh else "District borders", "建议新增站点" if zh else "Suggested new sites"]
+    names = ["道路" if zh else "Streets", "街道/乡镇边界" if zh else "District borders",
+             "建议新增站点" if zh else "Suggested new sites"]
     for c in report.categories:
         cat = c.label_zh if zh else c.label_en
         minutes = f"{c.minutes:g}"
@@ -190,15 +193,21 @@ def test_without_optional_layers_and_with_tiles(sample):
     assert "District borders" not in names and "Suggested new sites" not in names
     assert f"{report.categories[0].label_en}: coverage gaps" in names
     page = map_html(m)
-    assert "tile.openstreetmap.org" not in page and '<html lang="en">' in page
+    assert '<html lang="en">' in page and "道路" not in names and "Streets" not in names
+    # basemaps are offered, off on opening (the blank one is first and shown)
+    assert re.search(r"if \(k === 0\) \{ layer.addTo\(map\); \}", page)
+    assert "tile.openstreetmap.org" in page and "autonavi.com" in page  # the sample lies in China: Amap offered
     osm = map_html(coverage_map(report, tiles="osm"))
-    assert "tile.openstreetmap.org" in osm  # tiles online, yet no external script or stylesheet
+    assert "if (k === 1) { layer.addTo(map); }" in osm  # OpenStreetMap shown on opening
     assert not re.search(r"<(script|link)\b[^>]*(src|href)\s*=\s*[\"']?https?:", osm, re.I)
+    assert "tianditu.gov.cn" not in page and "CIRCLES_TIANDITU_KEY" in page  # no key: not offered, the note says how
     tdt = map_html(coverage_map(report, tiles="tianditu", tile_key="KEY123"))
-    assert "tianditu.gov.cn" in tdt and "tk=KEY123" in tdt
+    assert "tianditu.gov.cn" in tdt and "tk=KEY123" in tdt and "if (k === 2) { layer.addTo(map); }" in tdt
+    amap = map_html(coverage_map(report, tiles="amap"))
+    assert 'circles.datum = "gcj02";' in amap and 'circles.datum = "wgs84";' in page  # layers drawn shifted
     intranet = map_html(coverage_map(report, tiles="http://tiles.intranet/{z}/{x}/{y}.png",
                                      tile_attribution="本院底图"))
-    assert "tiles.intranet" in intranet
+    assert "tiles.intranet" in intranet and "本院底图" in intranet
 
 
 def test_unset_tiers_count_as_the_last_and_unknown_categories_are_other(sample):
@@ -220,7 +229,7 @@ def test_big_point_layers_draw_on_a_canvas(sample, monkeypatch):
     from circles.outputs.map import style
 
     page = map_html(coverage_map(sample[0].report))
-    assert "L.canvas(" not in page  # the sample's layers are small: SVG
+    assert "circles_canvas_" not in page  # the sample's layers are small: SVG
     monkeypatch.setattr(style, "CANVAS_ABOVE", 2)
     page = map_html(coverage_map(sample[0].report))
     assert 'var circles_canvas_circles_units = L.canvas({pane: "circles-units"});' in page
@@ -237,7 +246,8 @@ def test_suggestions_from_tables_and_siting_results(sample):
     for given in (result, [result], table.assign(category="meal")):
         stars = _features(_layers(coverage_map(report, suggestions=given))["建议新增站点"])
         assert [f["geometry"]["coordinates"] for f in stars] == [[114.30, 30.60], [114.31, 30.61]]
-        assert "可新增覆盖 500 名60岁及以上老人" in stars[0]["properties"]["tip"]
+        assert stars[0]["properties"]["tip"].startswith("<b>建议新增 1</b>")  # known by its rank
+        assert "可新增覆盖 500 名60岁及以上老人" in stars[0]["properties"]["popup"]
     with pytest.raises(CirclesError, match="'lon', 'lat'"):
         coverage_map(report, suggestions=pd.DataFrame({"category": ["meal"], "x": [1.0]}))
 
@@ -266,8 +276,8 @@ def test_bad_inputs_raise_one_line_errors(sample):
         coverage_map(report, districts=district.districts, district_col="quarter")
     with pytest.raises(CirclesError, match="needs a key"):
         coverage_map(report, tiles="tianditu")
-    with pytest.raises(CirclesError, match="tiles 'amap' is not known"):
-        coverage_map(report, tiles="amap")
+    with pytest.raises(CirclesError, match="tiles 'baidu' is not known"):
+        coverage_map(report, tiles="baidu")
     with pytest.raises(CirclesError, match="focus 'parks'"):
         coverage_map(report, focus="parks")
 
@@ -293,47 +303,94 @@ def test_projected_service_areas_are_converted(sample):
 # ------------------------------------------------------------------------------------------ browser
 
 
-def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           "--host-resolver-rules=MAP * ~NOTFOUND",  # any network request would fail: the page must not need one
-           "--enable-logging=stderr", "--v=0", "--window-size=1200,900", "--virtual-time-budget=5000", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+def _open(context, path: Path):
+    """The page of `path` once its scripts ran to the end, and the list of its console errors."""
+    page = context.new_page()
+    errors = browser.console_errors(page)
+    page.goto(path.as_uri())
+    page.locator("body[data-circles-map=ready]").wait_for(state="attached", timeout=60_000)
+    page.wait_for_timeout(300)
+    return page, errors
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                    reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) "
-                           "to render the map in a real headless browser")
-def test_map_renders_offline_in_headless_chromium(sample, tmp_path):
+@browser.needs_chromium
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_map_reads_offline_in_headless_chromium(sample, tmp_path, lang):
     report = sample[0].report
-    page_path = tmp_path / "map.html"
-    page_path.write_text(map_html(_map(sample)), encoding="utf-8")
-    url = page_path.as_uri()
-
-    dom = _chromium(["--dump-dom", url], tmp_path / "profile-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html_out = dom.stdout
-    assert 'data-circles-map="ready"' in html_out, "the map's scripts did not run to the end"
-    assert "leaflet-container" in html_out
-    assert html_out.count("leaflet-interactive") > 50  # SVG paths of the data layers
-    assert "circles-gap-0" in html_out  # hatched gap areas
-    assert "circles-district-label" in html_out and "示例一街道" in html_out
-    assert "leaflet-control-layers" in html_out and "circles-legend" in html_out
-    for name in _expected_names(report, "zh"):  # the layer control shows every layer
-        assert name in html_out, name
-    errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
-    assert errors == []
-
-    png = tmp_path / "map.png"
-    shot = _chromium([f"--screenshot={png}", url], tmp_path / "profile-shot")
-    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 30_000
+    path = tmp_path / "map.html"
+    path.write_text(map_html(_map(sample, lang=lang)), encoding="utf-8")
+    with browser.chromium(tmp_path / "profile") as context:
+        page, errors = _open(context, path)
+        png = tmp_path / f"map_{lang}.png"
+        page.screenshot(path=str(png))
+        assert errors == []
+        share, boxes = browser.control_share(page, 1280, 800)
+        assert share <= browser.MAX_CONTROL_SHARE, boxes
+        assert browser.scale_texts(page) and all(re.fullmatch(r"\d+ k?m", t) for t in browser.scale_texts(page))
+        names = browser.overlay_names(page)
+        expected = _expected_names(report, lang)
+        for name in expected:  # every layer listed, in the language (groups may be folded)
+            assert name in names, name
+        if lang == "en":
+            assert not any(re.search(r"[\u4e00-\u9fff]", n) for n in names), names
+        streets = page.locator(".leaflet-control-layers-overlays label", has_text="道路" if lang == "zh" else "Streets")
+        assert streets.locator("input").is_checked()  # the streets are on by default
+        assert page.locator(".leaflet-circles-streets-pane canvas").count() == 1
+        assert page.locator("path.leaflet-interactive").count() > 50  # service areas, gaps, facilities, residents
+        assert page.locator("path.circles-gap-0").count() > 0 and page.locator(".circles-district-label").count() == 3
+        # the groups fold: the second category's layers are hidden until its group opens
+        groups = page.locator("details.circles-group")
+        assert groups.count() == 1 + len(report.categories)
+        assert groups.nth(1).get_attribute("open") is not None and groups.nth(2).get_attribute("open") is None
+        page.locator(".circles-layers-head").click()
+        folded, _ = browser.control_share(page, 1280, 800)
+        assert folded < share / 1.5
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = pytest.importorskip("PIL.Image")
     pixels = np.asarray(image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
-    for colour in (category_colours(report)[report.categories[0].category], "#d7191c"):
+    for colour in (category_colours(report)[report.categories[0].category], "#d7191c", "#c4bfb4"):
         rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
         near = (np.abs(pixels - rgb).sum(axis=1) < 30).sum()
         assert near > 50, f"too few {colour} pixels in the screenshot"
+
+
+@browser.needs_chromium
+def test_sites_popup_and_the_amap_shift_in_headless_chromium(sample, tmp_path):
+    from circles.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+    result, _, sites = sample
+    path = tmp_path / "map.html"
+    path.write_text(map_html(_map(sample)), encoding="utf-8")
+    lon, lat = float(sites.geometry.x.iloc[0]), float(sites.geometry.y.iloc[0])
+    with browser.chromium(tmp_path / "profile") as context:
+        page, errors = _open(context, path)
+        # the page's GCJ-02 formulas are circles.coords' (to a billionth of a degree)
+        for x, y in ((lon, lat), (116.3975, 39.9087), (113.95, 22.55), (-8.61, 41.15)):
+            got = page.evaluate("([x, y]) => circles.toGcj(x, y)", [x, y])
+            assert got == pytest.approx(list(wgs84_to_gcj02(x, y)), abs=1e-9)
+        star = page.locator(".circles-site").first
+        star.click()
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        assert "建议新增 1" in popup and "可新增覆盖 1,200 名60岁及以上老人" in popup
+        gx, gy = wgs84_to_gcj02(lon, lat)
+        bx, by = wgs84_to_bd09(lon, lat)
+        assert f"{lon:.6f}, {lat:.6f}" in popup and f"{gx:.6f}, {gy:.6f}" in popup and f"{bx:.6f}, {by:.6f}" in popup
+        page.wait_for_timeout(600)  # the popup fades in, the map pans to show it
+        page.screenshot(path=str(tmp_path / "site_popup.png"))
+        assert errors == []
+        markers = "() => { const out = []; map_1.eachLayer(l => { if (l instanceof L.Marker) " \
+                  "out.push([l.getLatLng().lng, l.getLatLng().lat]); }); return out; }"
+        before = page.evaluate(markers)
+        page.route("**/*", lambda route: route.abort())  # no tile is fetched
+        page.locator("details.circles-base summary").click()
+        page.locator(".leaflet-control-layers-base label", has_text="高德").locator("input").check()
+        assert page.evaluate("() => circles.datum") == "gcj02"
+        after = page.evaluate(markers)
+        assert len(after) == len(before) == len(sites)
+        for (x0, y0), (x1, y1) in zip(before, after):  # every layer drawn shifted onto the GCJ-02 tiles
+            assert [x1, y1] == pytest.approx(list(wgs84_to_gcj02(x0, y0)), abs=1e-7)
+        page.locator(".leaflet-control-layers-base label").first.locator("input").check()
+        assert page.evaluate(markers) == before  # back on WGS84 tiles: drawn where they are
 
 
 def test_districts_map_is_offline_and_coloured():

@@ -112,9 +112,10 @@ def test_districts_workbook_words_follow_the_language():
     table = pd.DataFrame({"district": ["一街道", "二街道"], "status": ["ok", "failed"], "rules_ok": [True, None],
                           "coverage": [0.8, None]})
     zh = openpyxl.load_workbook(io.BytesIO(districts_workbook(table, "zh")))
-    assert zh.sheetnames == ["分区汇总"]
+    assert zh.sheetnames == ["分街道"]
     assert [[c.value for c in r] for r in zh.active.iter_rows()] == [
         ["区划", "状态", "规则达标", "覆盖率"], ["一街道", "完成", "是", 0.8], ["二街道", "失败", None, None]]
+    assert zh.active["D2"].number_format == "0.0%" and zh.active.freeze_panes == "A2"
     en = openpyxl.load_workbook(io.BytesIO(districts_workbook(table, "en")))
     assert [c.value for c in next(en.active.iter_rows())] == ["district", "status", "rules met", "coverage"]
     assert [c.value for c in list(en.active.iter_rows())[1]] == ["一街道", "ok", "yes", 0.8]
@@ -141,7 +142,7 @@ def test_analysis_files_are_the_contract_and_deterministic(sample, tmp_path):
     zh = analysis_files(sample.report, inputs=sample.inputs, lang="zh", service_areas=sample.service_areas)
     assert zh["summary.csv"].decode("utf-8-sig").startswith("类别,层级,名称,设施数,服务人群,服务人口,覆盖人口")
     assert "map.html" not in zh
-    assert openpyxl.load_workbook(io.BytesIO(zh["summary.xlsx"])).sheetnames == ["汇总", "分街道"]
+    assert openpyxl.load_workbook(io.BytesIO(zh["summary.xlsx"])).sheetnames == ["总览", "分街道", "缺口", "设施"]
     written = write_analysis(sample.report, tmp_path / "out", inputs=sample.inputs, lang="zh",
                              service_areas=sample.service_areas)
     assert [p.name for p in written] == list(zh)

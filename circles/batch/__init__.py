@@ -228,7 +228,9 @@ def run_batch(
            "failed_districts": {o.name: o.cause for o in failed},
            "district_seconds": {o.name: o.seconds for o in ordered if o.status == "ok"},
            "district_cpu_seconds": {o.name: o.cpu_seconds for o in ordered if o.status == "ok"}}
-    paths = write_combined(out, combined, ordered, table, profile, lang, run, _whole_run_rules(prepared, table))
+    paths = write_combined(out, combined, ordered, table, profile, lang, run, _whole_run_rules(prepared, table),
+                           report=not opts.no_report,
+                           area=Path(str(opts.districts)).name.split(".")[0] if opts.districts else None)
     return BatchResult(table=combined, outcomes=ordered, outside=prepared.districts_outside, paths=tuple(paths),
                        seconds=seconds)
 

@@ -58,11 +58,14 @@ def read_marker(folder: Path, fingerprint: str) -> DistrictOutcome | None:
 
 
 def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOutcome], districts: gpd.GeoDataFrame,
-                   profile: Any, lang: str, run: dict[str, Any], rule_checks: Any = None) -> list[Path]:
-    """districts.csv/.xlsx/.geojson, rules.csv, facility_rules.csv, summary_map.html, errors.log and batch.json.
+                   profile: Any, lang: str, run: dict[str, Any], rule_checks: Any = None, *,
+                   report: bool = True, area: str | None = None) -> list[Path]:
+    """districts.csv/.xlsx/.geojson, rules.csv, facility_rules.csv, summary_map.html, report.docx, errors.log
+    and batch.json.
 
     `rule_checks` (`circles.rules.RuleChecks` over the whole run: county and city rules need every
     district at once) gives rules.csv and facility_rules.csv; without it, the districts' own rows.
+    `report` False (``--no-report``) leaves out the city report (report.docx, titled with `area`).
     """
     from circles.outputs import csv_bytes, districts_geojson, districts_map_page, districts_workbook, write_files
     from circles.outputs.geojson import json_bytes
@@ -81,11 +84,15 @@ def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOu
         "districts.csv": csv_bytes(table),
         "rules.csv": csv_bytes(rules),
         **({"facility_rules.csv": csv_bytes(rule_checks.facility_table(lang))} if rule_checks is not None else {}),
-        "districts.xlsx": districts_workbook(table, lang),
+        "districts.xlsx": districts_workbook(table, lang, rules, profile),
         "districts.geojson": json_bytes(collection),
         "summary_map.html": (districts_map_page(collection, profile, lang) if has_geometry
                              else "<!doctype html><p>no district geometry</p>").encode("utf-8"),
         "errors.log": "".join(f"{o.name}\t{o.cause}\n" for o in failed).encode("utf-8"),
         "batch.json": json_bytes(json_ready(run, decimals=None)),
     }
+    if report:
+        from circles.outputs.report import city_report
+
+        files["report.docx"] = city_report(table, districts, profile, lang=lang, rules=rules, area=area)
     return write_files(out, files)

@@ -6,8 +6,10 @@ Writers return bytes (or text); `write_run` puts a run's files into a folder as 
 - `safety`: text made safe for HTML (`html_text`) and for CSV/XLSX cells (`safe_frame`, `csv_bytes`);
 - `files`: `check_output_dir`, `write_run`, `write_files`, `atomic_write_bytes` (the one atomic writer);
 - `geojson`, `tables`, `workbook`: FeatureCollections, summary tables, XLSX workbooks;
-- `analysis`: `analysis_files` (every file of one analysis as bytes) and `write_analysis`;
-- `map`: the coverage map, the batch choropleth and offline pages (imported on first use: folium).
+- `analysis`: `analysis_files` (every file of one analysis as bytes), `result_files` (the same for a
+  pipeline result, with its map and report) and `write_analysis`;
+- `map`: the coverage map, the batch choropleth and offline pages (imported on first use: folium);
+- `report`: the Word reports, `analysis_report` (report.docx) and `city_report` (a batch's).
 
 Example
 -------
@@ -23,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from circles.outputs.analysis import analysis_files, summary_workbook, write_analysis
+from circles.outputs.analysis import analysis_files, result_files, summary_workbook, write_analysis
 from circles.outputs.files import (RUN_MARKER, OutputFiles, OutputFolder, atomic_write_bytes, check_output_dir,
                                    write_files, write_run)
 from circles.outputs.geojson import areas_geojson, districts_geojson, feature_collection, gaps_geojson
@@ -36,7 +38,8 @@ __all__ = [
     "RUN_MARKER", "OutputFiles", "OutputFolder", "access_table", "analysis_files", "areas_geojson",
     "atomic_write_bytes", "cell_text", "check_lang", "check_output_dir", "csv_bytes", "districts_geojson",
     "districts_map_page", "districts_workbook", "feature_collection", "gaps_geojson", "group_label", "header",
-    "html_text", "label", "leaflet_assets", "map", "safe_frame", "sheet_name", "status_label", "summary_dict",
+    "html_text", "label", "leaflet_assets", "map", "result_files", "safe_frame", "sheet_name", "status_label",
+    "summary_dict",
     "summary_table", "summary_workbook", "workbook_bytes", "write_analysis", "write_files", "write_run", "yes_no",
 ]
 

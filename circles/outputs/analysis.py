@@ -13,24 +13,68 @@ import pandas as pd
 from circles.coverage import CoverageReport
 from circles.outputs.files import FileData, write_run
 from circles.outputs.geojson import areas_geojson, gaps_geojson, json_bytes
-from circles.outputs.labels import check_lang, sheet_name
+from circles.outputs.labels import check_lang, group_label, yes_no
 from circles.outputs.safety import csv_bytes
-from circles.outputs.tables import access_table, suggestions_dict, summary_dict, summary_table
-from circles.outputs.workbook import workbook_bytes
+from circles.outputs.tables import (access_table, added_site_table, facility_table, gap_table, overview_table,
+                                    suggestion_table, suggestions_dict, summary_dict, summary_table)
+from circles.outputs.workbook import district_sheet_table, rule_sheet_table, sheet, workbook_bytes
 
-__all__ = ["analysis_files", "summary_workbook", "write_analysis"]
+__all__ = ["analysis_files", "result_files", "summary_workbook", "write_analysis"]
 
 
-def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataFrame | None = None) -> bytes:
-    """summary.xlsx: the summary table (汇总 / summary) and, with districts, the per-district figures."""
-    sheets = [(sheet_name("summary", lang), summary_table(report, lang))]
+def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataFrame | None = None, *,
+                     rule_table: pd.DataFrame | None = None, suggestions: pd.DataFrame | None = None,
+                     districts: gpd.GeoDataFrame | None = None, district_col: str = "name") -> bytes:
+    """summary.xlsx: 总览, 分街道, 缺口, 建议选址, 设施 and 规则检查 (overview, districts, gaps, sites, facilities, rules).
+
+    Parameters
+    ----------
+    report
+        The coverage report.
+    lang
+        ``"zh"`` or ``"en"``: sheet names, headers and words in cells.
+    district_table, rule_table
+        The districts table (`circles.districts.DISTRICT_COLUMNS`) and the rule checks
+        (`circles.districts.RULE_COLUMNS`, and ``citation`` where given); their sheets are left
+        out without them.
+    suggestions
+        The suggested sites (`circles.outputs.tables.suggestion_table`); no sheet when empty.
+    districts, district_col
+        District polygons and their name column: the gaps sheet names the districts of each gap.
+
+    Returns
+    -------
+    bytes
+        The workbook (`circles.outputs.workbook.workbook_bytes`: frozen, filtered headers,
+        fitted widths, percentages and whole numbers).
+    """
+    check_lang(lang)
+    overview = overview_table(report, lang)
+    overview["demand_column"] = [group_label(g, lang) for g in overview["demand_column"]]
+    sheets = [sheet("summary", overview, lang)]
     if district_table is not None:
-        from circles.outputs.labels import header
-
-        sheets.append((sheet_name("districts", lang), district_table.rename(columns=lambda c: header(c, lang))))
+        sheets.append(sheet("districts", _readable(district_sheet_table(district_table, lang)), lang))
     elif report.districts is not None:
-        sheets.append((sheet_name("districts", lang), report.districts))
+        sheets.append(sheet("districts", report.districts, lang))
+    gaps = gap_table(report, lang=lang, districts=districts, district_col=district_col)
+    gaps["demand_column"] = [group_label(g, lang) for g in gaps["demand_column"]]
+    sheets.append(sheet("gaps", _readable(gaps), lang))
+    if suggestions is not None and len(suggestions):
+        shown = suggestions if suggestions["name"].notna().any() else suggestions.drop(columns="name")
+        sheets.append(sheet("suggestions", _readable(shown), lang))
+    facilities = facility_table(report, lang=lang)
+    facilities["off_network"] = [yes_no(v, lang) for v in facilities["off_network"]]
+    sheets.append(sheet("facilities", _readable(facilities), lang))
+    if rule_table is not None and len(rule_table):
+        sheets.append(sheet("rules", rule_sheet_table(rule_table, lang, report.profile), lang))
     return workbook_bytes(sheets)
+
+
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    """A table for reading: the category in words (its ``label``) in place of its id."""
+    if "label" in table and "category" in table:
+        return table.assign(category=table["label"]).drop(columns="label")
+    return table
 
 
 def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: str,
@@ -39,7 +83,10 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
                    map_page: str | None = None, district_table: pd.DataFrame | None = None,
                    rule_table: pd.DataFrame | None = None,
                    facility_rule_table: pd.DataFrame | None = None,
-                   extra_summary: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+                   extra_summary: Mapping[str, Any] | None = None,
+                   districts: gpd.GeoDataFrame | None = None,
+                   district_col: str = "name", named_sites: bool = True,
+                   report_docx: bytes | None = None) -> dict[str, bytes]:
     """Every output file of an analysis, as bytes by file name, in the order they are listed.
 
     Parameters
@@ -66,24 +113,36 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         rules.csv, in the format `circles batch` writes.
     facility_rule_table
         The facility rules (`circles.districts.FACILITY_RULE_COLUMNS`): facility_rules.csv.
+    extra_summary
+        Further sections of summary.json (meal delivery, home visits).
+    districts, district_col
+        District polygons and their name column (the workbook names the districts of each gap).
+    named_sites
+        False when the suggested sites are points generated along the streets: the workbook
+        then knows them by rank, not by their generated names.
+    report_docx
+        The Word report (`circles.outputs.report.analysis_report`), written as report.docx.
 
     Returns
     -------
     dict of str to bytes
         summary.json, access.csv, gaps.geojson, isochrones.geojson, summary.csv, summary.xlsx,
-        districts.csv (when the report has districts) and map.html (when given). CSV files are
-        UTF-8 with BOM for Excel; text cells starting with ``=``, ``+``, ``-``, ``@`` get a ``'``.
+        districts.csv (when the report has districts), map.html and report.docx (when given).
+        CSV files are UTF-8 with BOM for Excel; text cells starting with ``=``, ``+``, ``-``,
+        ``@`` get a ``'``.
     """
     check_lang(lang)
     summary = summary_dict(report, inputs)
     summary.update(extra_summary or {})
     if isinstance(suggestions, pd.DataFrame):
         sites = suggestions if len(suggestions) else None
+        site_table = added_site_table(suggestions, profile=report.profile, lang=lang)
     else:
         results = tuple(suggestions)
         if results:
             summary["suggestions"] = suggestions_dict(results)
         sites = pd.concat([r.to_geodataframe() for r in results], ignore_index=True) if results else None
+        site_table = suggestion_table(results, profile=report.profile, lang=lang, named=named_sites)
     table = summary_table(report, lang)
     files = {
         "summary.json": json_bytes(summary),
@@ -91,7 +150,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         "gaps.geojson": gaps_geojson(report, suggestions=sites).encode("utf-8"),
         "isochrones.geojson": areas_geojson(service_areas).encode("utf-8"),
         "summary.csv": csv_bytes(table),
-        "summary.xlsx": summary_workbook(report, lang, district_table),
+        "summary.xlsx": summary_workbook(report, lang, district_table, rule_table=rule_table, suggestions=site_table,
+                                         districts=districts, district_col=district_col),
     }
     if district_table is not None:
         files["districts.csv"] = csv_bytes(district_table)
@@ -103,6 +163,58 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         files["facility_rules.csv"] = csv_bytes(facility_rule_table)
     if map_page is not None:
         files["map.html"] = map_page.encode("utf-8")
+    if report_docx is not None:
+        files["report.docx"] = report_docx
+    return files
+
+
+def result_files(result: Any, *, report: bool | None = None, extra_summary: Mapping[str, Any] | None = None,
+                 timings: dict[str, float] | None = None) -> dict[str, bytes]:
+    """Every output of `circles analyze` for a `circles.pipeline.AnalysisResult`, as bytes by file name.
+
+    The map (`circles.outputs.map.analysis_map`) unless the run is figures-only, the workbook with
+    its districts, gaps, sites, facilities and rule sheets, rules.csv and facility_rules.csv, and
+    report.docx (`circles.outputs.report.analysis_report`) unless `report` is False (default: the
+    result's ``write_report``, i.e. not ``--no-report``). `extra_summary` (meal delivery, home
+    visits) joins summary.json and the report; `timings`, when given, receives the seconds spent
+    on the map, the report and the other files.
+    """
+    import time
+
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+    page = None
+    if result.service_areas is not None:
+        from circles.outputs.map import analysis_map, map_html
+
+        page = map_html(analysis_map(result))
+    seconds["map"] = time.perf_counter() - clock
+    suggestions: Any = result.suggestions
+    if not suggestions and result.added_sites is not None:
+        sites = result.added_sites
+        suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
+                             if c in sites]]
+    district_table, rules = result.tables()
+    rule_checks = result.report.rules
+    facility_rules = rule_checks.facility_table(result.lang) if rule_checks is not None else None
+    docx = None
+    clock = time.perf_counter()
+    if report if report is not None else getattr(result, "write_report", True):
+        from circles.outputs.report import analysis_report
+
+        docx = analysis_report(result, extra=extra_summary)
+    seconds["report"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    files = analysis_files(result.report, inputs=result.inputs, lang=result.lang,
+                           service_areas=result.service_areas, suggestions=suggestions, map_page=page,
+                           district_table=district_table, rule_table=rules, facility_rule_table=facility_rules,
+                           extra_summary=extra_summary, districts=result.districts,
+                           district_col=result.district_col or "name",
+                           named_sites=(result.inputs or {}).get("candidates") not in (None, "generated in gaps"),
+                           report_docx=docx)
+    seconds["outputs"] = time.perf_counter() - clock
+    if timings is not None:
+        timings.update(seconds)
     return files
 
 

@@ -30,7 +30,7 @@ import shapely
 from circles.coverage import CoverageReport, gap_areas, uncovered_units
 
 __all__ = ["POP_COLUMNS", "areas_geojson", "districts_geojson", "feature_collection", "gaps_geojson", "json_bytes",
-           "json_ready"]
+           "json_ready", "properties_texts"]
 
 POP_COLUMNS = ("population", "pop_60plus", "pop_0_17")
 PROPERTY_DECIMALS = 6  # floats of properties (and summary.json): stable between identical runs
@@ -118,8 +118,11 @@ def _object_texts(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _properties_texts(properties: Mapping[str, Any] | pd.DataFrame | None, n: int) -> np.ndarray:
-    """``{"key": value, ...}`` per feature, assembled column by column."""
+def properties_texts(properties: Mapping[str, Any] | pd.DataFrame | None, n: int) -> np.ndarray:
+    """``{"key": value, ...}`` per feature as JSON text, assembled column by column (`n` features).
+
+    `properties` is a DataFrame, or a mapping of name → values (one per feature) or → one value.
+    """
     if properties is None:
         return np.full(n, "{}", dtype=object)
     items = ((c, properties[c]) for c in properties.columns) if isinstance(properties, pd.DataFrame) \
@@ -144,7 +147,7 @@ def feature_lines(geometries: Any, properties: Mapping[str, Any] | pd.DataFrame 
     if not (shapely.get_type_id(geoms) <= 0).all():  # points (and missing) need no orientation
         geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     geo_texts = shapely.to_geojson(geoms)
-    props = _properties_texts(properties, n)
+    props = properties_texts(properties, n)
     if drop_empty:
         keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         geo_texts, props = geo_texts[keep], props[keep]

@@ -104,7 +104,8 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
                           notes=tuple(notes), area=area, districts=districts, suggestions=tuple(suggestions),
                           extent=prepared.extent,
                           timings={**prepared.timings, **watch.seconds,
-                                   **{f"assess.{k}": v for k, v in report.timings.items()}})
+                                   **{f"assess.{k}": v for k, v in report.timings.items()}},
+                          write_report=not opts.no_report)
 
 
 def _area_name(area: Area) -> str:

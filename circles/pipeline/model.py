@@ -123,6 +123,7 @@ class Prepared:
     ledger_causes: Mapping[str, str] = field(default_factory=dict)
     networks: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+    write_report: bool = True
 
     def modes(self) -> list[str]:
         """The networks a run needs: the walking mode of the options and the profile's road modes."""
@@ -185,6 +186,8 @@ class AnalysisResult:
         The area the network data covers (WGS84).
     added_sites
         Sites added by a scenario (`circles.scenarios.scenario_result`), as a WGS84 layer.
+    write_report
+        Whether `files` includes report.docx (``--no-report`` turns it off).
     """
 
     report: CoverageReport
@@ -199,6 +202,7 @@ class AnalysisResult:
     extent: shapely.Geometry | None = None
     added_sites: gpd.GeoDataFrame | None = None
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+    write_report: bool = True
 
     @property
     def district_col(self) -> str | None:
@@ -217,12 +221,11 @@ class AnalysisResult:
                                 geometry="geometry", crs="EPSG:4326")
 
     def map(self):
-        """The folium map of this analysis (offline when written with `circles.outputs.map.map_html`)."""
-        from circles.outputs.map import coverage_map
+        """The folium map of this analysis: coverage, streets, sites, sources (`circles.outputs.map.analysis_map`);
+        offline when written with `circles.outputs.map.map_html`."""
+        from circles.outputs.map import analysis_map
 
-        return coverage_map(self.report, service_areas=self.service_areas, suggestions=self.suggestion_frame(),
-                            districts=self.districts, district_col=self.district_col, lang=self.lang,
-                            note=self.inputs.get("sample_label"))
+        return analysis_map(self)
 
     def tables(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         """The districts table (None without districts) and the rule checks (rules.csv, `circles.rules`)."""
@@ -235,32 +238,19 @@ class AnalysisResult:
         return district_table(rows, self.report.profile), rules
 
     def files(self) -> dict[str, bytes]:
-        """Every output of `circles analyze` as bytes by file name (map.html unless figures-only)."""
-        from circles.outputs import analysis_files
-
-        watch = Stopwatch()
-        page = None
-        if self.service_areas is not None:
-            from circles.outputs.map import map_html
-
-            with watch("map"):
-                page = map_html(self.map())
-        suggestions: Any = self.suggestions
-        if not suggestions and self.added_sites is not None:
-            sites = self.added_sites
-            suggestions = sites[[c for c in ("category", "tier", "rank", "name", "added_covered", "origin", "geometry")
-                                 if c in sites]]
-        districts, rules = self.tables()
-        facility_rules = self.report.rules.facility_table(self.lang) if self.report.rules is not None else None
+        """Every output of `circles analyze` as bytes by file name (map.html unless figures-only, report.docx
+        unless ``--no-report``; meal delivery and home visits where the profile has them)."""
+        from circles.outputs import result_files
         from circles.outreach import outreach_outputs  # meal delivery and home visits
 
-        with watch("outputs"):
+        watch = Stopwatch()
+        with watch("outreach"):
             extra_summary, extra_files = outreach_outputs(self.report, self.networks, area=self.area.geometry)
-            files = analysis_files(self.report, inputs=self.inputs, lang=self.lang, service_areas=self.service_areas,
-                                   suggestions=suggestions, map_page=page, district_table=districts, rule_table=rules,
-                                   facility_rule_table=facility_rules, extra_summary=extra_summary)
+        timings: dict[str, float] = {}
+        files = result_files(self, extra_summary=extra_summary, timings=timings)
         if isinstance(self.timings, dict):
             self.timings.update(watch.seconds)
+            self.timings.update(timings)
         return {**files, **extra_files}
 
     def write(self, out_dir: str | Path) -> list[Path]:

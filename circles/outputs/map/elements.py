@@ -4,7 +4,10 @@
 - `GeoJsonLayer`: one data layer, ``L.geoJson`` with our tooltip/icon hook, point markers and
   per-feature styles, its data embedded as script-safe JSON text (no re-encoding by jinja);
 - `Header`, `Script`, `Legend`, `Raw`: CSS and SVG patterns, a piece of JavaScript, the legend box,
-  text put into the page as it is.
+  text put into the page as it is;
+- `Runtime`: the maps' own JavaScript (unpacking, the GCJ-02 shift, grouped layers, streets),
+  run first; `Streets`: the street network's packed streams; `LayerPanel`: the layer control
+  with basemaps and collapsible groups.
 
 Everything here renders without compiling its output as a template again (branca does that for
 `MacroElement`; with megabytes of inlined data that costs seconds).
@@ -22,10 +25,12 @@ from folium.utilities import JsCode
 
 from circles.outputs.safety import html_text, script_json
 
-__all__ = ["ON_EACH_FEATURE", "GeoJsonLayer", "GeoJsonText", "Header", "Legend", "Page", "Raw", "Script"]
+__all__ = ["ON_EACH_FEATURE", "GeoJsonLayer", "GeoJsonText", "Header", "LayerPanel", "Legend", "Page", "Raw", "Runtime",
+           "Script", "Streets"]
 
-#: One onEachFeature for every data layer: tooltips, district labels and site icons from the properties.
-#: ``tip``, ``label`` and ``icon`` are HTML built by the map from escaped text (Leaflet inserts them as HTML).
+#: One onEachFeature for every data layer: tooltips, district labels, site icons and popups from the properties.
+#: ``tip``, ``label``, ``icon`` and ``popup`` are HTML built by the map from escaped text (Leaflet inserts them
+#: as HTML).
 ON_EACH_FEATURE = JsCode(
     """function (feature, layer) {
         var p = feature.properties || {};
@@ -38,6 +43,10 @@ ON_EACH_FEATURE = JsCode(
         if (p.icon && layer.setIcon) {
             layer.setIcon(L.divIcon({html: p.icon, className: "circles-site",
                                      iconSize: [26, 26], iconAnchor: [13, 13]}));
+        }
+        if (p.popup) {
+            layer.bindPopup(p.popup, {maxWidth: 340, autoPanPaddingTopLeft: [50, 20],
+                                      autoPanPaddingBottomRight: [330, 20]});
         }
     }"""
 )
@@ -156,6 +165,7 @@ class GeoJsonLayer(RawMacro):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.geoJson(null, {
             onEachFeature: {{ this.on_each_feature.js_code }},
+            coordsToLatLng: circles.latLng,
         {%- if this.point %}
             pointToLayer: function (feature, latlng) {
         {%- if this.point[0] == "circle" %}
@@ -167,8 +177,8 @@ class GeoJsonLayer(RawMacro):
         {%- endif %}
             ...{{ this.options | tojavascript }}
         });
-        {{ this.get_name() }}.addData({{ this.data.script_text }});
-        {{ this.get_name() }}.setStyle(function (feature) { return feature.properties.style; });
+        circles.geoJson({{ this.get_name() }}, {{ this.data.script_text }},
+                        function (feature) { return feature.properties.style; });
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -251,3 +261,116 @@ class Legend(RawMacro):
         self.content = content
         self.position = position
         self.css_class = css_class
+
+
+class Runtime(RawMacro):
+    """The maps' JavaScript (`circles.outputs.map.runtime`), run before any data layer.
+
+    Parameters
+    ----------
+    datum
+        ``"wgs84"``, or ``"gcj02"`` when the map opens on Amap tiles (the layers are then drawn shifted).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this.code }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, datum: str = "wgs84"):
+        super().__init__()
+        from circles.outputs.map.runtime import RUNTIME_JS
+
+        if datum not in ("wgs84", "gcj02"):
+            raise ValueError(f"datum {datum!r} must be 'wgs84' or 'gcj02'")
+        self._name = "CirclesRuntime"
+        self.code = RUNTIME_JS + f'circles.datum = "{datum}";\n'
+
+
+class Streets(RawMacro):
+    """The street network inside a `FeatureGroup`: packed line streams drawn by ``circles.streets``.
+
+    Parameters
+    ----------
+    streams
+        ``[{"enc": str, "style": dict}, ...]`` (`circles.outputs.map.streets.street_streams`).
+    pane
+        The map pane the streets are drawn in (below every data layer).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            circles.streets({{ this._parent.get_name() }}, {{ this.streams_text }}, {{ this.pane | tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, streams: list[dict[str, Any]], *, pane: str):
+        super().__init__()
+        self._name = "CirclesStreets"
+        self.streams_text = script_json(json.dumps(streams, ensure_ascii=False, separators=(",", ":")))
+        self.pane = pane
+
+
+class LayerPanel(RawMacro):
+    """The layer control: basemaps (a blank one first) and the map's layers in collapsible groups.
+
+    Parameters
+    ----------
+    overlays
+        ``(layer, name, group)`` per data layer in order: a `folium.FeatureGroup` of the map, its
+        name as HTML (escaped text and our symbols), and the id of its group (None: ungrouped).
+    groups
+        ``{"id", "title" (HTML), "open"}`` per group, in order.
+    basemaps
+        ``{"name" (HTML), "datum", "layers": [{"url", "options"}]}`` per basemap; the first is
+        the blank one (no tiles).
+    start
+        Index of the basemap shown on opening.
+    title, base_title, base_note
+        The header that folds the control, the basemaps' section title and a note under it (HTML).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = new circles.Layers({}, {}, {{ this.js(this.options) }});
+            (function (ctl, map) {
+                var bases = {{ this.js(this.basemaps) }};
+                bases.forEach(function (b, k) {
+                    var tiles = b.layers.map(function (t) { return L.tileLayer(t.url, t.options); });
+                    var layer = L.layerGroup(tiles, {circlesDatum: b.datum});
+                    ctl.addBaseLayer(layer, b.name);
+                    if (k === {{ this.start }}) { layer.addTo(map); }
+                });
+            {%- for layer, name, group in this.overlays %}
+                {{ layer.get_name() }}.options.circlesGroup = {{ this.js(group) }};
+                ctl.addOverlay({{ layer.get_name() }}, {{ this.js(name) }});
+            {%- endfor %}
+                ctl.addTo(map);
+                map.on("baselayerchange", function (e) { circles.setDatum(e.layer.options.circlesDatum); });
+            })({{ this.get_name() }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, overlays: list[tuple[Any, str, str | None]], groups: list[dict[str, Any]],
+                 basemaps: list[dict[str, Any]], start: int = 0, title: str = "", base_title: str = "",
+                 base_note: str = "", position: str = "topright"):
+        super().__init__()
+        self._name = "CirclesLayers"
+        self.overlays = overlays
+        self.basemaps = basemaps
+        self.start = int(start)
+        self.options = {"position": position, "collapsed": False, "groups": groups, "title": str(title),
+                        "baseTitle": str(base_title) + (f'<div class="circles-small">{base_note}</div>'
+                                                        if base_note else "")}
+
+    @staticmethod
+    def js(value: Any) -> str:
+        """`value` as JavaScript: JSON with the text kept (not \\u-escaped), safe inside ``<script>``."""
+        return script_json(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

@@ -1,8 +1,9 @@
-"""The coverage map's data layers: districts, service areas, gaps, uncovered residents, facilities, suggested sites.
+"""The coverage map's data layers: streets, districts, service areas, gaps, uncovered residents, facilities, sites.
 
-Each layer is a `folium.FeatureGroup` (named in the map's language, listed in the layer control)
-holding one `GeoJsonLayer`. Every text of a tooltip or label is escaped (`html_text`) before it is
-put into the HTML the browser renders.
+Each layer is a `folium.FeatureGroup` (named in the map's language, listed in the layer control
+under its group: a category's id, or ``"general"``) holding one `GeoJsonLayer` (lines and polygons
+packed, `circles.outputs.map.packing`) or the `Streets`. Every text of a tooltip, label or popup is
+escaped (`html_text`) before it is put into the HTML the browser renders.
 """
 
 from __future__ import annotations
@@ -22,17 +23,26 @@ from folium.utilities import JsCode
 
 from circles.coverage import CoverageReport, gap_areas, uncovered_units
 from circles.errors import InputError
-from circles.outputs.geojson import feature_collection
+from circles.coords import wgs84_to_bd09, wgs84_to_gcj02
+from circles.outputs.geojson import properties_texts
 from circles.outputs.labels import group_label, label
 from circles.outputs.map import style
-from circles.outputs.map.elements import GeoJsonLayer, GeoJsonText, Script
+from circles.outputs.map.elements import GeoJsonLayer, GeoJsonText, Script, Streets
+from circles.outputs.map.packing import packed_geometries
+from circles.outputs.map.streets import street_streams
 from circles.outputs.map.legend import fmt_minutes, fmt_people, map_template, map_text, name_of
 from circles.outputs.map.style import (DISTRICT_COLOUR, FACILITY_RADIUS_PX, GAP_COLOUR, METRES_PER_DEGREE,
                                        OTHER_COLOUR, PALETTE, UNIT_RADIUS_PX, star, swatch)
 from circles.outputs.safety import Html, html_format, html_join, html_text
 
-__all__ = ["Caps", "MapContext", "add_category_layers", "add_district_layer", "add_facility_layer",
-           "add_suggestion_layer", "features", "point_features"]
+__all__ = ["AGGREGATE_UNITS_ABOVE", "GENERAL", "Caps", "MapContext", "add_category_layers", "add_district_layer",
+           "add_facility_layer", "add_other_facilities", "add_streets_layer", "add_suggestion_layer", "features",
+           "point_features"]
+
+#: The layer group of the streets, district borders, other facilities and suggested sites.
+GENERAL = "general"
+#: Uncovered residents beyond this many per category are merged on a grid (a map of a city stays light).
+AGGREGATE_UNITS_ABOVE = 3000
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +82,18 @@ class MapContext:
 
 
 def features(geoms: Any, props: dict[str, Any]) -> GeoJsonText:
-    """A FeatureCollection of `geoms` (WGS84) with property columns `props`; empty geometries dropped."""
-    return GeoJsonText(feature_collection(geoms, props, decimals=style.COORD_DECIMALS, drop_empty=True))
+    """A FeatureCollection of `geoms` (WGS84) with property columns `props`; empty geometries dropped.
+
+    Lines and polygons are packed (`circles.outputs.map.packing`, about 1 m), points keep their
+    coordinates to `style.COORD_DECIMALS` (about 0.1 m); the page unpacks them (``circles.unpack``).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    props_text = properties_texts(props, len(geoms))
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms)))
+    packed = packed_geometries(geoms[keep], precision=style.COORD_DECIMALS - 1)
+    lines = [f'{{"type": "Feature", "geometry": {g}, "properties": {p}}}' for g, p in zip(packed, props_text[keep])]
+    return GeoJsonText('{"type": "FeatureCollection", "features": [\n' + ",\n".join(lines)
+                       + ("\n" if lines else "") + "]}\n")
 
 
 def point_features(lon: Any, lat: Any, props: dict[str, Any]) -> GeoJsonText:
@@ -84,12 +104,14 @@ def point_features(lon: Any, lat: Any, props: dict[str, Any]) -> GeoJsonText:
     return features(points, props)
 
 
-def add_layer(ctx: MapContext, name: str, symbol: Html, *, show: bool = True) -> folium.FeatureGroup:
-    """A layer named `name` (plain text, escaped here) after its `symbol` in the layer control."""
-    group = folium.FeatureGroup(name=symbol + html_text(name), show=show)
-    group.circles_label = name  # the plain name, for tests and the app
-    group.add_to(ctx.m)
-    return group
+def add_layer(ctx: MapContext, name: str, symbol: Html, *, show: bool = True,
+              group: str = GENERAL) -> folium.FeatureGroup:
+    """A layer named `name` (plain text, escaped here) after its `symbol`, in `group` of the layer control."""
+    layer = folium.FeatureGroup(name=symbol + html_text(name), show=show)
+    layer.circles_label = name  # the plain name, for tests and the app
+    layer.circles_group = group
+    layer.add_to(ctx.m)
+    return layer
 
 
 def _canvas(ctx: MapContext, pane: str, n: int) -> JsCode | None:
@@ -147,6 +169,13 @@ def _facility_name(report: CoverageReport, facility: Any, lang: str) -> str:
 
 
 # ============================================================================ layers
+def add_streets_layer(ctx: MapContext, streets: Any) -> None:
+    """The street network (道路/Streets), light grey under everything, simplified like the polygons."""
+    streams = street_streams(streets, simplify_m=max(ctx.simplify_m, 1.0), precision=style.COORD_DECIMALS - 1)
+    layer = add_layer(ctx, label("map.streets", ctx.lang), swatch(style.STREET_SWATCH, "line"))
+    Streets(streams, pane="circles-streets").add_to(layer)
+
+
 def add_district_layer(ctx: MapContext, districts: gpd.GeoDataFrame, district_col: str | None) -> None:
     """District borders, dashed, with their names as permanent labels."""
     group = add_layer(ctx, label("map.districts", ctx.lang), swatch(DISTRICT_COLOUR, "gap"))
@@ -198,7 +227,7 @@ def _service_area_layer(ctx: MapContext, areas: gpd.GeoDataFrame, res: Any, colo
         tier = _tier_label(ctx.report, res.category, row.get("tier"), ctx.lang)
         tips.append(html_join("<br>", [tip, tier]) if tier else tip)
     group = add_layer(ctx, label("map.areas", ctx.lang, cat=cat_label, minutes=fmt_minutes(res.minutes)),
-                      swatch(colour, "area"), show=show)
+                      swatch(colour, "area"), show=show, group=res.category)
     GeoJsonLayer(features(_area_geoms(main, ctx.simplify_m), {"tip": tips, "style": styles}), pane="circles-areas",
                  color=colour, weight=1, fill=True, fill_color=colour, fill_opacity=0.15).add_to(group)
 
@@ -216,7 +245,7 @@ def _facility_area_layer(ctx: MapContext, part: gpd.GeoDataFrame, res: Any, colo
         mins = fmt_minutes(mins if mins is not None and pd.notna(mins) else res.minutes)
         tips.append(ctx.text("map.area_catchment" if kind == "catchment" else "map.area_facility",
                              name=_facility_name(ctx.report, row.get("facility"), ctx.lang), minutes=mins))
-    group = add_layer(ctx, name, swatch(colour, "area"), show=False)
+    group = add_layer(ctx, name, swatch(colour, "area"), show=False, group=res.category)
     GeoJsonLayer(features(_area_geoms(part, ctx.simplify_m), {"tip": tips}), pane="circles-areas", color=colour,
                  weight=1.2, dash_array=dash, fill=True, fill_color=colour, fill_opacity=0.06).add_to(group)
 
@@ -235,49 +264,109 @@ def _gap_layer(ctx: MapContext, res: Any, index: int, show: bool) -> None:
         lines.append(ctx.text("map.gap_minutes", minutes=float(g["max_minutes"])) if pd.notna(g["max_minutes"])
                      else ctx.text("map.gap_far", horizon=ctx.report.horizon_min))
         tips.append(html_join("<br>", lines))
-    group = add_layer(ctx, name, swatch(GAP_COLOUR, "gap"), show=show)
+    group = add_layer(ctx, name, swatch(GAP_COLOUR, "gap"), show=show, group=res.category)
     GeoJsonLayer(features(_simplified(gaps.geometry.values, ctx.simplify_m), {"tip": tips}), pane="circles-gaps",
                  class_name=f"circles-gap circles-gap-{index}", color=GAP_COLOUR, weight=1.5, dash_array="5 4",
                  fill=True, fill_color=GAP_COLOUR, fill_opacity=0.35).add_to(group)
 
 
 def _uncovered_layer(ctx: MapContext, res: Any, colour: str, show: bool) -> None:
-    """Uncovered residential units, circle area proportional to the people of the category's group."""
+    """Uncovered residential units, circle area proportional to the people of the category's group.
+
+    Beyond `AGGREGATE_UNITS_ABOVE` units they are merged on a grid (the legend says so): each
+    circle then holds the units of one cell, at their people-weighted centre.
+    """
     lang, report = ctx.lang, ctx.report
     cat_label = name_of(res, lang)
     name = label("map.uncovered", lang, cat=cat_label)
-    units = ctx.caps.cut(uncovered_units(report, res.category), name)  # most people first
+    units = uncovered_units(report, res.category)  # most people first
+    cell_m = None
+    if len(units) > AGGREGATE_UNITS_ABOVE:
+        total = len(units)
+        units, cell_m = merge_units(units, res.demand_column, f"minutes_{res.category}", AGGREGATE_UNITS_ABOVE)
+        ctx.caps.lines.append(label("map.units_merged", lang, layer=name, total=f"{total:,}", cell=f"{cell_m:,.0f}",
+                                    shown=f"{len(units):,}"))
+    units = ctx.caps.cut(units, name)
     people = units[res.demand_column].to_numpy(float)
     top = float(people.max()) if len(people) else 1.0
     lo, hi = UNIT_RADIUS_PX
     radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
-    minutes = units[f"minutes_{res.category}"].to_numpy(float).tolist()
-    names = units["name"].tolist() if "name" in units else [None] * len(units)
-    pops = (units["population"].tolist() if "population" in units and res.demand_column != "population"
-            else [None] * len(units))
-    # one tooltip per unit (tens of thousands on a city): templates escaped once, names escaped
-    # here, figures are digits (fmt_people, {minutes:.1f}) and need no escaping
-    people_t, population_t, minutes_t = (map_template(f"map.{k}", lang) for k in ("people", "population",
-                                                                                     "minutes_to"))
-    group_word = html_text(group_label(res.demand_column, lang))
-    unnamed = html_text(cat_label)
-    unreachable = ctx.text("map.unreachable", horizon=report.horizon_min)
-    tips = []
-    for k, p in enumerate(people.tolist()):
-        lines = ["<b>" + (html_text(names[k]) if pd.notna(names[k]) else unnamed) + "</b>",
-                 people_t.format(group=group_word, n=fmt_people(p))]
-        if pops[k] is not None and pd.notna(pops[k]):
-            lines.append(population_t.format(n=fmt_people(pops[k])))
-        lines.append(minutes_t.format(minutes=minutes[k]) if math.isfinite(minutes[k]) else unreachable)
-        tips.append("<br>".join(lines))
+    props = {"tip": _unit_tips(ctx, res, units, cell_m), "style": [{"radius": r} for r in np.round(radius, 1).tolist()]}
     marker = folium.CircleMarker(radius=lo, color=GAP_COLOUR, weight=1.3, fill_color=colour, fill_opacity=0.55).options
     marker["pane"] = "circles-units"
     renderer = _canvas(ctx, "circles-units", len(units))
     if renderer is not None:
         marker["renderer"] = renderer
-    group = add_layer(ctx, name, swatch(colour, border=GAP_COLOUR), show=show)
-    props = {"tip": tips, "style": [{"radius": r} for r in np.round(radius, 1).tolist()]}
+    group = add_layer(ctx, name, swatch(colour, border=GAP_COLOUR), show=show, group=res.category)
     GeoJsonLayer(point_features(units["lon"], units["lat"], props), point=("circle", marker)).add_to(group)
+
+
+def _unit_tips(ctx: MapContext, res: Any, units: pd.DataFrame, cell_m: float | None) -> list[str]:
+    """One tooltip per unit (or merged cell): its name, its people, its walk to the nearest facility."""
+    lang, report = ctx.lang, ctx.report
+    people = units[res.demand_column].to_numpy(float).tolist()
+    minutes = units[f"minutes_{res.category}"].to_numpy(float).tolist()
+    names = units["name"].tolist() if "name" in units else [None] * len(units)
+    counts = units["units"].tolist() if cell_m is not None else [1] * len(units)
+    pops = (units["population"].tolist() if "population" in units and res.demand_column != "population"
+            else [None] * len(units))
+    # tens of thousands on a city: templates escaped once, names escaped here, figures are digits
+    # (fmt_people, {minutes:.1f}) and need no escaping
+    people_t, population_t, minutes_t, longest_t = (map_template(f"map.{k}", lang) for k in (
+        "people", "population", "minutes_to", "gap_minutes"))
+    group_word = html_text(group_label(res.demand_column, lang))
+    unnamed = html_text(name_of(res, lang))
+    unreachable = ctx.text("map.unreachable", horizon=report.horizon_min)
+    tips = []
+    for k, p in enumerate(people):
+        if cell_m is not None:
+            title = ctx.text("map.merged_title", units=f"{int(counts[k]):,}", cell=f"{cell_m:,.0f}")
+        else:
+            title = html_text(names[k]) if pd.notna(names[k]) else unnamed
+        lines = ["<b>" + title + "</b>", people_t.format(group=group_word, n=fmt_people(p))]
+        if pops[k] is not None and pd.notna(pops[k]):
+            lines.append(population_t.format(n=fmt_people(pops[k])))
+        if not math.isfinite(minutes[k]):
+            lines.append(unreachable)
+        else:
+            lines.append((longest_t if cell_m is not None else minutes_t).format(minutes=minutes[k]))
+        tips.append("<br>".join(lines))
+    return tips
+
+
+def merge_units(units: pd.DataFrame, people_col: str, minutes_col: str, max_cells: int
+                ) -> tuple[pd.DataFrame, float]:
+    """Units merged on the finest grid of 100 m × √2^k cells that keeps at most `max_cells` cells.
+
+    Returns one row per cell, most people first: ``lon``/``lat`` (the people-weighted centre),
+    the sums of `people_col` and ``population``, the longest walk (`minutes_col`, NaN when any
+    unit has no facility within the horizon), ``units``; and the cell size (metres).
+    """
+    lon, lat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
+    x = lon * METRES_PER_DEGREE * math.cos(math.radians(float(np.median(lat))))
+    y = lat * METRES_PER_DEGREE
+    cell = 100.0
+    while True:
+        key = pd.MultiIndex.from_arrays([np.floor(x / cell), np.floor(y / cell)])
+        codes, uniques = pd.factorize(key)
+        if len(uniques) <= max_cells:
+            break
+        cell = round(cell * math.sqrt(2.0))
+    people = units[people_col].to_numpy(float)
+    weight = np.where(people > 0, people, 1e-9)
+    minutes = units[minutes_col].to_numpy(float)
+    frame = pd.DataFrame({"cell": codes, "w": weight, "wx": weight * lon, "wy": weight * lat, people_col: people,
+                          "m": np.where(np.isfinite(minutes), minutes, np.inf), "units": 1})
+    if "population" in units and people_col != "population":
+        frame["population"] = units["population"].to_numpy(float)
+    agg = frame.groupby("cell", sort=True).agg({c: ("max" if c == "m" else "sum") for c in frame.columns
+                                                if c != "cell"})
+    out = pd.DataFrame({"lon": agg["wx"] / agg["w"], "lat": agg["wy"] / agg["w"], people_col: agg[people_col],
+                        minutes_col: agg["m"].where(np.isfinite(agg["m"])), "units": agg["units"]})
+    if "population" in agg:
+        out["population"] = agg["population"]
+    out = out.sort_values([people_col, "lon", "lat"], ascending=[False, True, True], kind="stable")
+    return out.reset_index(drop=True), cell
 
 
 def _facility_layers(ctx: MapContext, res: Any, colour: str) -> None:
@@ -295,11 +384,11 @@ def _facility_layers(ctx: MapContext, res: Any, colour: str) -> None:
         radius = FACILITY_RADIUS_PX[min(k, len(FACILITY_RADIUS_PX) - 1)]
         add_facility_layer(ctx, fac[(tier_of == tier.id).to_numpy()],
                            label("map.facilities", ctx.lang, tier=name_of(tier, ctx.lang)), colour, radius,
-                           cat_label, name_of(tier, ctx.lang))
+                           cat_label, name_of(tier, ctx.lang), res.category)
     rest = fac[~tier_of.isin([tier.id for tier in tiers]).to_numpy()]
     if len(rest):  # tiers the profile does not list
         add_facility_layer(ctx, rest, label("map.facilities", ctx.lang, tier=cat_label), colour,
-                           FACILITY_RADIUS_PX[-1], cat_label, None)
+                           FACILITY_RADIUS_PX[-1], cat_label, None, res.category)
 
 
 def add_other_facilities(ctx: MapContext, known: Sequence[str]) -> None:
@@ -313,7 +402,7 @@ def add_other_facilities(ctx: MapContext, known: Sequence[str]) -> None:
 
 
 def add_facility_layer(ctx: MapContext, fac: pd.DataFrame, name: str, colour: str, radius: float,
-                       cat_label: str | None, tier_label: str | None) -> None:
+                       cat_label: str | None, tier_label: str | None, group_id: str = GENERAL) -> None:
     """Facilities as circles, the biggest (by capacity) kept when the layer is cut; tooltips list their data."""
     lang = ctx.lang
     if "capacity" in fac:
@@ -340,38 +429,59 @@ def add_facility_layer(ctx: MapContext, fac: pd.DataFrame, name: str, colour: st
     renderer = _canvas(ctx, "circles-facilities", len(fac))
     if renderer is not None:
         marker["renderer"] = renderer
-    group = add_layer(ctx, name, swatch(colour))
+    group = add_layer(ctx, name, swatch(colour), group=group_id)
     lon = fac["lon"] if "lon" in fac else fac.geometry.x
     lat = fac["lat"] if "lat" in fac else fac.geometry.y
     GeoJsonLayer(point_features(lon, lat, {"tip": tips}), point=("circle", marker)).add_to(group)
 
 
 def add_suggestion_layer(ctx: MapContext, suggestions: gpd.GeoDataFrame) -> None:
-    """Suggested sites as stars in their category's colour, numbered by rank."""
-    lang, report = ctx.lang, ctx.report
+    """Suggested sites as stars in their category's colour, numbered by rank ("建议新增 1").
+
+    The tooltip names the site; its popup (a click) adds the people it newly covers, the coverage
+    before → after and its coordinates in WGS84, GCJ-02 (Amap, Tencent) and BD-09 (Baidu).
+    """
+    lang = ctx.lang
     name = label("map.suggestions", lang)
     sites = suggestions.copy()
     if "rank" not in sites:
         sites["rank"] = np.arange(1, len(sites) + 1)
     sites = ctx.caps.cut(sites.sort_values("rank", kind="stable", na_position="last"), name)
-    tips, icons = [], []
-    for s in sites.drop(columns="geometry").to_dict("records"):
-        res = report.category(str(s["category"]))
-        rank = int(s["rank"]) if pd.notna(s["rank"]) else None
-        lines = [html_format("<b>{t}</b>", t=ctx.text("map.site_title", rank=rank if rank is not None else "–",
-                                                         cat=name_of(res, lang)))]
-        if "name" in s and pd.notna(s["name"]):
-            lines.append(s["name"])
-        if "added_covered" in s and pd.notna(s["added_covered"]):
-            lines.append(ctx.text("map.site_added", n=fmt_people(s["added_covered"]),
-                                  group=group_label(res.demand_column, lang)))
-        tips.append(html_join("<br>", lines))
-        icons.append(star(ctx.colours[res.category], rank))
     points = sites.geometry.values
     if not all(g is not None and not g.is_empty for g in points):
         raise InputError("suggestions: some rows have no geometry; give every suggested site a point")
     centres = shapely.centroid(np.asarray(points, dtype=object))  # a polygon site is marked at its centre
+    lon, lat = shapely.get_x(centres), shapely.get_y(centres)
+    tips, popups, icons = [], [], []
+    for k, s in enumerate(sites.drop(columns="geometry").to_dict("records")):
+        res = ctx.report.category(str(s["category"]))
+        rank = int(s["rank"]) if pd.notna(s["rank"]) else None
+        head = html_format("<b>{t}</b><br>{cat}", t=ctx.text("map.site_title", rank=rank if rank is not None else "–"),
+                           cat=name_of(res, lang))
+        if "name" in s and pd.notna(s["name"]) and str(s["name"]):
+            head = html_join("<br>", [head, ctx.text("map.site_candidate", name=s["name"])])
+        tips.append(head)
+        popups.append(html_join("<br>", [head, *_site_lines(ctx, res, s, float(lon[k]), float(lat[k]))]))
+        icons.append(star(ctx.colours[res.category], rank))
     icon = folium.DivIcon(html="", class_name="circles-site", icon_size=(26, 26), icon_anchor=(13, 13)).options
     group = add_layer(ctx, name, star(PALETTE[0], None, size_px=13))
-    GeoJsonLayer(point_features(shapely.get_x(centres), shapely.get_y(centres), {"tip": tips, "icon": icons}),
+    GeoJsonLayer(point_features(lon, lat, {"tip": tips, "popup": popups, "icon": icons}),
                  point=("icon", icon)).add_to(group)
+
+
+def _site_lines(ctx: MapContext, res: Any, site: dict[str, Any], lon: float, lat: float) -> list[Html]:
+    """A suggested site's figures and coordinates (WGS84, GCJ-02, BD-09; 6 decimals, about 0.1 m)."""
+    lines = []
+    if pd.notna(site.get("added_covered")):
+        lines.append(ctx.text("map.site_added", n=fmt_people(site["added_covered"]),
+                              group=group_label(res.demand_column, ctx.lang)))
+    before, after = site.get("coverage_before"), site.get("coverage_after")
+    if before is not None and after is not None and pd.notna(before) and pd.notna(after):
+        lines.append(ctx.text("map.site_coverage", before=f"{100 * float(before):.1f}%",
+                              after=f"{100 * float(after):.1f}%"))
+    if math.isfinite(lon) and math.isfinite(lat):
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        blon, blat = wgs84_to_bd09(lon, lat)
+        for key, x, y in (("wgs84", lon, lat), ("gcj02", glon, glat), ("bd09", blon, blat)):
+            lines.append(ctx.text(f"map.site_{key}", lon=f"{x:.6f}", lat=f"{y:.6f}"))
+    return lines

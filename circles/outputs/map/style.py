@@ -7,7 +7,8 @@ from typing import Any
 from circles.outputs.safety import Html, html_text
 
 __all__ = ["BACKGROUND", "CANVAS_ABOVE", "COORD_DECIMALS", "DISTRICT_COLOUR", "FACILITY_RADIUS_PX", "GAP_COLOUR",
-           "METRES_PER_DEGREE", "OTHER_COLOUR", "PALETTE", "PANES", "UNIT_RADIUS_PX", "category_colours", "hatches",
+           "METRES_PER_DEGREE", "OTHER_COLOUR", "PALETTE", "PANES", "STREET_SWATCH", "UNIT_RADIUS_PX",
+           "category_colours", "hatches",
            "page_css", "star", "swatch"]
 
 #: Category colours in profile order; red is kept for gaps and uncovered residents.
@@ -16,14 +17,16 @@ GAP_COLOUR = "#d7191c"
 OTHER_COLOUR = "#888888"
 BACKGROUND = "#f3f1ec"  # the map's background when there are no tiles
 DISTRICT_COLOUR = "#4d4d4d"
+STREET_SWATCH = "#a8a398"  # the streets' symbol (their styles: circles.outputs.map.streets.STREET_STYLES)
 METRES_PER_DEGREE = 111_320.0  # one degree of latitude; longitude degrees are shorter, so tolerances are conservative
-CANVAS_ABOVE = 3000  # point layers with more features than this draw on a canvas instead of SVG (faster)
+CANVAS_ABOVE = 1000  # point layers with more features than this draw on a canvas instead of SVG (faster)
 FACILITY_RADIUS_PX = (8.0, 6.0, 4.5)  # by tier position: the first (highest) tier is drawn largest
 UNIT_RADIUS_PX = (3.0, 12.0)  # uncovered units: radius range, area proportional to people
 COORD_DECIMALS = 6  # about 0.1 m
 
-#: (name, z-index): district borders under service areas under gaps under points.
+#: (name, z-index): streets under district borders under service areas under gaps under points.
 PANES = (
+    ("circles-streets", 401),
     ("circles-districts", 402),
     ("circles-areas", 410),
     ("circles-gaps", 420),
@@ -34,19 +37,31 @@ PANES = (
 _CSS = """
 .leaflet-container { background: %(background)s; font-family: "Microsoft YaHei", "PingFang SC",
   "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", Arial, sans-serif; }
-.leaflet-control-layers-expanded { max-width: 330px; font-size: 12px; line-height: 1.35; }
-.leaflet-control-layers-overlays label { margin: 1px 0; }
-.leaflet-control-layers-overlays label:has(.circles-first) { border-top: 1px solid #ddd; margin-top: 4px;
-  padding-top: 3px; }
+.leaflet-control-layers.circles-layers { max-width: 300px; font-size: 12px; line-height: 1.3;
+  padding: 0 8px 4px 6px; }
+.circles-layers .leaflet-control-layers-list { max-height: 46vh; overflow-y: auto; overflow-x: hidden; }
+.circles-layers-head { font-weight: bold; font-size: 13px; cursor: pointer; padding: 4px 0 3px; user-select: none; }
+.circles-layers-head::before { content: "▾ "; }
+.circles-folded .circles-layers-head::before { content: "▸ "; }
+.circles-folded .leaflet-control-layers-list { display: none; }
+.circles-layers .leaflet-control-layers-separator { display: none; }
+.circles-layers label { margin: 1px 0 1px 10px; white-space: normal; overflow-wrap: anywhere; }
+.circles-layers details > summary { cursor: pointer; margin: 3px 0 1px; font-weight: 600; white-space: normal; }
+.circles-layers details.circles-base { border-top: 1px solid #ddd; margin-top: 3px; }
+.circles-layers details.circles-base > summary { font-weight: normal; color: #444; }
+.circles-layers .circles-small { color: #777; font-size: 11px; margin-left: 10px; }
 .circles-swatch { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 2px; border-radius: 50%%;
   vertical-align: -1px; border: 1px solid rgba(0,0,0,.35); }
 .circles-swatch-area { border-radius: 2px; opacity: .6; }
+.circles-swatch-line { width: 12px; height: 3px; border-radius: 1px; border: none; vertical-align: 3px; }
 .circles-swatch-gap { border-radius: 2px; border: 1px dashed %(gap)s; background: none; }
-.circles-legend { background: rgba(255,255,255,.94); padding: 6px 10px; border-radius: 5px; max-width: 340px;
-  max-height: 55vh; overflow-y: auto; font-size: 12px; line-height: 1.4; box-shadow: 0 1px 5px rgba(0,0,0,.35); }
+.circles-legend { background: rgba(255,255,255,.94); padding: 4px 8px; border-radius: 5px; max-width: 260px;
+  max-height: 30vh; overflow-y: auto; font-size: 11.5px; line-height: 1.3; box-shadow: 0 1px 5px rgba(0,0,0,.35); }
+.circles-legend details details > summary { font-weight: normal; font-size: 12px; color: #444; }
+.circles-legend .circles-detail { color: #444; font-size: 11px; margin-left: 16px; }
 .circles-legend summary { font-weight: bold; cursor: pointer; font-size: 13px; }
-.circles-legend h4 { margin: 4px 0; font-size: 13px; }
-.circles-legend .circles-row { margin: 3px 0; }
+.circles-legend h4 { margin: 3px 0; font-size: 12px; }
+.circles-legend .circles-row { margin: 2px 0; }
 .circles-legend .circles-share { font-weight: bold; }
 .circles-legend .circles-note { color: #a63603; font-weight: bold; }
 .circles-legend .circles-small { color: #555; font-size: 11px; }
@@ -55,6 +70,7 @@ _CSS = """
 .circles-district-label { background: rgba(255,255,255,.75); border: none; box-shadow: none; color: #333;
   font-weight: bold; font-size: 13px; padding: 1px 4px; }
 .circles-site { background: none; border: none; }
+.leaflet-popup-content { font-size: 12px; line-height: 1.45; margin: 10px 14px; }
 .circles-site svg { overflow: visible; }
 %(hatch_css)s
 """
