@@ -43,6 +43,14 @@ REASONS: Mapping[str, tuple[str, str]] = {
 }
 
 
+def reason_text(code: Any, lang: str) -> str:
+    """A `REASONS` code in words (``"zh"`` or ``"en"``); empty for none, an unknown code as it is."""
+    if not isinstance(code, str) or not code:
+        return ""
+    words = REASONS.get(code)
+    return code if words is None else words[0 if lang == "zh" else 1]
+
+
 @dataclass(frozen=True)
 class DeliveryResult:
     """Meal points timed from their nearest central kitchen.

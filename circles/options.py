@@ -120,8 +120,8 @@ class RunOptions:
         commands=(ANALYZE,), kind="path", metavar="FILE")
     # --- analysis ---------------------------------------------------------------------------
     profile: str = _opt(
-        "15min", "--profile", "服务配置：内置名称（15min、gb50180、rural）或 TOML 文件",
-        "service profile: built-in name (15min, gb50180, rural) or a TOML file")
+        "15min", "--profile", "服务配置：内置名称（15min、gb50180、rural、xian、beilun、ningxia）或 TOML 文件",
+        "service profile: built-in name (15min, gb50180, rural, xian, beilun, ningxia) or a TOML file")
     minutes: float | None = _opt(
         None, "--minutes", "统一的时间阈值（分钟），覆盖所有类别和层级", "one threshold (minutes) for every category and tier",
         kind="float", minimum=0.0, min_open=True)

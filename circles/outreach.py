@@ -3,7 +3,8 @@
 `circles.delivery` times every meal point from its nearest central kitchen, `circles.visits`
 every demand unit from its nearest station; this module holds what both need (which facilities
 send or receive, which networks they travel on) and turns both results into the figures of
-summary.json and the files of an analysis (`outreach_outputs`).
+one `Outreach` (`assess_outreach`) that summary.json, the files, the workbook, the report and the
+map of an analysis show (`circles.outputs.outreach`).
 
 Example
 -------
@@ -15,6 +16,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,7 @@ import pandas as pd
 from circles.errors import CirclesError
 from circles.profiles import KITCHEN_CATEGORY
 
-__all__ = ["facilities_of", "facility_names", "network_for", "outreach_modes", "outreach_outputs", "share"]
+__all__ = ["facilities_of", "facility_names", "network_for", "Outreach", "assess_outreach", "outreach_modes", "share"]
 
 
 def facilities_of(facilities: pd.DataFrame, profile: Any, category: str,
@@ -81,9 +83,34 @@ def network_for(nets: Mapping[str, Any], mode: str, what: str) -> Any:
                        f"network.load_network(source, mode={mode!r}) and pass it in nets[{mode!r}]")
 
 
-def outreach_outputs(report: Any, nets: Mapping[str, Any], *,
-                     area: Any = None) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """summary.json keys and files of meal delivery and home visits for one analysis.
+@dataclass(frozen=True)
+class Outreach:
+    """Meal delivery from central kitchens and home-visit reach of one analysis (either may not apply).
+
+    Attributes
+    ----------
+    delivery
+        `circles.delivery.DeliveryResult`, or None (the profile has no ``[delivery]`` or the ledger
+        lists no central kitchen).
+    visits
+        `circles.visits.HomeVisitResult`, or None (the profile has no ``[home_visits]``).
+    """
+
+    delivery: Any = None
+    visits: Any = None
+
+    def figures(self) -> dict[str, Any]:
+        """summary.json's ``delivery`` and ``home_visits`` (each key only when it applies)."""
+        out: dict[str, Any] = {}
+        if self.delivery is not None:
+            out["delivery"] = self.delivery.figures()
+        if self.visits is not None:
+            out["home_visits"] = self.visits.figures()
+        return out
+
+
+def assess_outreach(report: Any, nets: Mapping[str, Any], *, area: Any = None) -> Outreach:
+    """Meal delivery and home visits for one analysis.
 
     Parameters
     ----------
@@ -97,32 +124,21 @@ def outreach_outputs(report: Any, nets: Mapping[str, Any], *,
 
     Returns
     -------
-    tuple of (dict, dict)
-        ``{"delivery": ..., "home_visits": ...}`` (each key only when it applies: delivery when
-        the ledger lists central kitchens, home visits when the profile has ``[home_visits]``)
-        and the files by name: ``delivery.csv``, ``delivery.geojson`` (links and unreachable meal
-        points, WGS84), ``home_visits.csv``.
+    Outreach
+        Delivery when the profile has ``[delivery]`` and the ledger lists central kitchens; home
+        visits when the profile has ``[home_visits]``.
     """
     from circles.delivery import meal_delivery
-    from circles.outputs.geojson import feature_collection, json_ready
-    from circles.outputs.safety import csv_bytes
     from circles.visits import home_visits
 
-    summary: dict[str, Any] = {}
-    files: dict[str, bytes] = {}
     profile = report.profile
-    if profile.delivery is not None and (report.facilities["category"] == KITCHEN_CATEGORY).any():
-        result = meal_delivery(nets, report.facilities, profile, area=area)
-        summary["delivery"] = json_ready(result.figures())
-        files["delivery.csv"] = csv_bytes(result.table.drop(columns="geometry", errors="ignore"))
-        layer = result.layer()
-        files["delivery.geojson"] = feature_collection(layer.geometry.values,
-                                                       layer.drop(columns="geometry")).encode("utf-8")
+    delivery = visits = None
+    if profile.delivery is not None and "category" in report.facilities \
+            and (report.facilities["category"] == KITCHEN_CATEGORY).any():
+        delivery = meal_delivery(nets, report.facilities, profile, area=area)
     if profile.home_visits is not None:
         visits = home_visits(nets, report.facilities, report.demand, profile)
-        summary["home_visits"] = json_ready(visits.figures())
-        files["home_visits.csv"] = csv_bytes(visits.table)
-    return summary, files
+    return Outreach(delivery=delivery, visits=visits)
 
 
 def share(part: float, whole: float) -> float | None:

@@ -90,10 +90,14 @@ def chromium(tmp_path):
 def _shot(page, folder: Path, name: str, *, element: str | None = None) -> Path:
     """A screenshot of the page's view (Streamlit scrolls inside the page), or of one element scrolled into view."""
     path = folder / name
-    if element is not None:
-        page.locator(element).last.screenshot(path=str(path))
-    else:
-        page.screenshot(path=str(path))
+    for _ in range(30):  # a map redrawn by a rerun is blank for a moment (its tiles and layers are being drawn)
+        if element is not None:
+            page.locator(element).last.screenshot(path=str(path))
+        else:
+            page.screenshot(path=str(path))
+        if path.stat().st_size > 30_000:
+            break
+        page.wait_for_timeout(1000)
     assert path.stat().st_size > 30_000
     extra = os.environ.get("CIRCLES_SCREENSHOT_DIR")
     if extra:

@@ -6,6 +6,7 @@ delivery and home-visit times recomputed independently (shapely snapping + netwo
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
@@ -331,6 +332,34 @@ def test_county_example_runs_as_documented(county):
     assert {f["geometry"]["type"] for f in links["features"]} == {"LineString"}
 
 
+def test_county_delivery_and_visits_in_workbook_report_and_map(county):
+    """The same delivery and home-visit figures in summary.json, the workbook, report.docx and map.html."""
+    import docx
+    import openpyxl
+
+    out, summary = county
+    delivery = pd.read_csv(out / "delivery.csv", encoding="utf-8-sig")
+    book = openpyxl.load_workbook(out / "summary.xlsx")
+    sheet = book["送餐配送"]
+    head = [c.value for c in sheet[1]]
+    assert head[:4] == ["助餐点", "中央厨房", "用时(分钟)", "是否达标"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == delivery["meal_point"].tolist()
+    assert [r[2] for r in rows] == pytest.approx(delivery["minutes"].tolist())
+    assert sum(r[3] == "是" for r in rows) == summary["delivery"]["within_limit"]
+    visits = book["上门探访"]
+    people = [r[1] for r in visits.iter_rows(min_row=2, values_only=True)]
+    assert sum(people) == pytest.approx(summary["home_visits"]["demand_total"])
+    text = "\n".join(p.text for p in docx.Document(out / "report.docx").paragraphs)
+    d, h = summary["delivery"], summary["home_visits"]
+    assert f"{d['points']} 个助餐点中 {d['within_limit']} 个" in text
+    assert f"{h['demand_total']:,.0f} 名需上门探访的老人中 {h['demand_within']:,.0f} 名" in text
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "送餐配送（中央厨房→助餐点）" in page
+    for name in delivery["meal_point"]:
+        assert name in page  # each delivery line's tooltip names its meal point
+
+
 def _reference_minutes(net, edge_cost_s, sources: pd.DataFrame, targets: pd.DataFrame) -> np.ndarray:
     """Independent answer: shapely snapping onto the edge lines, every edge split at its points, networkx Dijkstra."""
     lines = net.edge_lines()
@@ -410,3 +439,35 @@ def test_docstring_examples_run():
 
     assert doctest.testmod(circles.outreach, extraglobs={"pd": pd}).failed == 0
     assert doctest.testmod(circles.profile_travel).failed == 0
+
+
+@pytest.mark.shared_data
+def test_outreach_gaps_on_the_map_escaped(tmp_path):
+    """Short limits leave meal points and homes beyond reach: their layers are drawn, names escaped, in the workbook."""
+    import openpyxl
+
+    from circles.options import RunOptions
+    from circles.pipeline import analyse, prepare
+
+    osm = shared_data("osm/jiangxi_guixi.osm")
+    ledger = pd.read_csv(EXAMPLE / "ledger.csv", encoding="utf-8-sig")
+    meal = ledger.index[ledger["类型"].str.contains("老饭桌|助餐点")][0]
+    ledger.loc[meal, "名称"] = "<img src=x onerror=alert(1)>"
+    ledger.to_csv(tmp_path / "ledger.csv", index=False, encoding="utf-8-sig")
+    (tmp_path / "p.toml").write_text('base = "rural"\nid = "rural_short"\n[delivery]\nminutes = 2\n'
+                                     '[home_visits]\nminutes = 1\n', encoding="utf-8")
+    result = analyse(prepare(RunOptions(network=str(osm), facilities=str(tmp_path / "ledger.csv"), coords="wgs84",
+                                        population=str(EXAMPLE / "villages.geojson"), profile=str(tmp_path / "p.toml"),
+                                        no_report=True)))
+    outreach = result.outreach()
+    assert (~outreach.delivery.table["ok"]).any() and len(outreach.visits.gaps())
+    files = result.files()
+    page = files["map.html"].decode("utf-8")
+    assert "配送范围外的助餐点" in page and "上门探访范围外的居民点" in page
+    assert "<img src=x" not in page and "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page
+    assert "超出送餐时限" in page
+    book = openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))
+    beyond = [r for r in book["送餐配送"].iter_rows(min_row=2, values_only=True) if r[3] == "否"]
+    assert len(beyond) == int((~outreach.delivery.table["ok"]).sum())
+    visit_rows = list(book["上门探访"].iter_rows(min_row=2, values_only=True))
+    assert visit_rows[0][5] == "否"  # units beyond reach first

@@ -24,8 +24,10 @@ __all__ = ["analysis_files", "result_files", "summary_workbook", "write_analysis
 
 def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataFrame | None = None, *,
                      rule_table: pd.DataFrame | None = None, suggestions: pd.DataFrame | None = None,
-                     districts: gpd.GeoDataFrame | None = None, district_col: str = "name") -> bytes:
-    """summary.xlsx: 总览, 分街道, 缺口, 建议选址, 设施 and 规则检查 (overview, districts, gaps, sites, facilities, rules).
+                     districts: gpd.GeoDataFrame | None = None, district_col: str = "name",
+                     extra_sheets: Sequence[Any] = ()) -> bytes:
+    """summary.xlsx: 总览, 分街道, 缺口, 建议选址, 设施 and 规则检查 (overview, districts, gaps, sites, facilities, rules),
+    then `extra_sheets` (送餐配送, 上门探访: `circles.outputs.outreach.outreach_sheets`).
 
     Parameters
     ----------
@@ -67,6 +69,7 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
     sheets.append(sheet("facilities", _readable(facilities), lang))
     if rule_table is not None and len(rule_table):
         sheets.append(sheet("rules", rule_sheet_table(rule_table, lang, report.profile), lang))
+    sheets.extend(extra_sheets)
     return workbook_bytes(sheets)
 
 
@@ -86,7 +89,7 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
                    extra_summary: Mapping[str, Any] | None = None,
                    districts: gpd.GeoDataFrame | None = None,
                    district_col: str = "name", named_sites: bool = True,
-                   report_docx: bytes | None = None) -> dict[str, bytes]:
+                   report_docx: bytes | None = None, extra_sheets: Sequence[Any] = ()) -> dict[str, bytes]:
     """Every output file of an analysis, as bytes by file name, in the order they are listed.
 
     Parameters
@@ -113,8 +116,6 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         rules.csv, in the format `circles batch` writes.
     facility_rule_table
         The facility rules (`circles.districts.FACILITY_RULE_COLUMNS`): facility_rules.csv.
-    extra_summary
-        Further sections of summary.json (meal delivery, home visits).
     districts, district_col
         District polygons and their name column (the workbook names the districts of each gap).
     named_sites
@@ -122,6 +123,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         then knows them by rank, not by their generated names.
     report_docx
         The Word report (`circles.outputs.report.analysis_report`), written as report.docx.
+    extra_sheets
+        Further sheets of summary.xlsx (`circles.outputs.workbook.Sheet`: meal delivery, home visits).
 
     Returns
     -------
@@ -151,7 +154,8 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         "isochrones.geojson": areas_geojson(service_areas).encode("utf-8"),
         "summary.csv": csv_bytes(table),
         "summary.xlsx": summary_workbook(report, lang, district_table, rule_table=rule_table, suggestions=site_table,
-                                         districts=districts, district_col=district_col),
+                                         districts=districts, district_col=district_col,
+                                         extra_sheets=extra_sheets),
     }
     if district_table is not None:
         files["districts.csv"] = csv_bytes(district_table)
@@ -168,18 +172,23 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
     return files
 
 
-def result_files(result: Any, *, report: bool | None = None, extra_summary: Mapping[str, Any] | None = None,
+def result_files(result: Any, *, report: bool | None = None,
                  timings: dict[str, float] | None = None) -> dict[str, bytes]:
     """Every output of `circles analyze` for a `circles.pipeline.AnalysisResult`, as bytes by file name.
 
     The map (`circles.outputs.map.analysis_map`) unless the run is figures-only, the workbook with
     its districts, gaps, sites, facilities and rule sheets, rules.csv and facility_rules.csv, and
     report.docx (`circles.outputs.report.analysis_report`) unless `report` is False (default: the
-    result's ``write_report``, i.e. not ``--no-report``). `extra_summary` (meal delivery, home
-    visits) joins summary.json and the report; `timings`, when given, receives the seconds spent
-    on the map, the report and the other files.
+    result's ``write_report``, i.e. not ``--no-report``). Meal delivery and home visits
+    (``result.outreach()``) join summary.json, their files, the workbook, the report and the map.
+    `timings`, when given, receives the seconds spent on the map, the report and the other files.
     """
     import time
+
+    from circles.outputs.outreach import outreach_files, outreach_sheets
+
+    outreach = result.outreach()
+    extra_summary, extra_files = outreach_files(outreach)
 
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -211,7 +220,8 @@ def result_files(result: Any, *, report: bool | None = None, extra_summary: Mapp
                            extra_summary=extra_summary, districts=result.districts,
                            district_col=result.district_col or "name",
                            named_sites=(result.inputs or {}).get("candidates") not in (None, "generated in gaps"),
-                           report_docx=docx)
+                           report_docx=docx, extra_sheets=outreach_sheets(outreach, result.lang))
+    files.update(extra_files)
     seconds["outputs"] = time.perf_counter() - clock
     if timings is not None:
         timings.update(seconds)

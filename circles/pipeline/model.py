@@ -123,7 +123,6 @@ class Prepared:
     ledger_causes: Mapping[str, str] = field(default_factory=dict)
     networks: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
-    write_report: bool = True
 
     def modes(self) -> list[str]:
         """The networks a run needs: the walking mode of the options and the profile's road modes."""
@@ -203,6 +202,19 @@ class AnalysisResult:
     added_sites: gpd.GeoDataFrame | None = None
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
     write_report: bool = True
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def outreach(self) -> Any:
+        """Meal delivery and home visits of this analysis (`circles.outreach.Outreach`), computed once."""
+        if "outreach" not in self._memo:
+            from circles.outreach import assess_outreach
+
+            watch = Stopwatch()
+            with watch("outreach"):
+                self._memo["outreach"] = assess_outreach(self.report, self.networks, area=self.area.geometry)
+            if isinstance(self.timings, dict):
+                self.timings.update(watch.seconds)
+        return self._memo["outreach"]
 
     @property
     def district_col(self) -> str | None:
@@ -241,17 +253,12 @@ class AnalysisResult:
         """Every output of `circles analyze` as bytes by file name (map.html unless figures-only, report.docx
         unless ``--no-report``; meal delivery and home visits where the profile has them)."""
         from circles.outputs import result_files
-        from circles.outreach import outreach_outputs  # meal delivery and home visits
 
-        watch = Stopwatch()
-        with watch("outreach"):
-            extra_summary, extra_files = outreach_outputs(self.report, self.networks, area=self.area.geometry)
         timings: dict[str, float] = {}
-        files = result_files(self, extra_summary=extra_summary, timings=timings)
+        files = result_files(self, timings=timings)
         if isinstance(self.timings, dict):
-            self.timings.update(watch.seconds)
             self.timings.update(timings)
-        return {**files, **extra_files}
+        return files
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""

@@ -19,7 +19,8 @@ from circles.errors import InputError
 from circles.outputs.labels import OSM_ATTRIBUTION, check_lang, label
 from circles.outputs.map.elements import Header, LayerPanel, Legend, Page, Runtime, Script
 from circles.outputs.map.layers import (Caps, MapContext, add_category_layers, add_district_layer,
-                                        add_other_facilities, add_streets_layer, add_suggestion_layer)
+                                        add_other_facilities, add_outreach_layers, add_streets_layer,
+                                        add_suggestion_layer)
 from circles.outputs.map.legend import legend_html, name_of
 from circles.outputs.map.style import PANES, category_colours, page_css, swatch
 from circles.outputs.safety import Html, html_format, html_text, script_json
@@ -54,6 +55,7 @@ def coverage_map(
     simplify_m: float = 5.0,
     compact: bool = False,
     bounds: tuple[float, float, float, float] | None = None,
+    outreach: Any = None,
 ) -> folium.Map:
     """A folium map of a coverage report: streets, facilities, service areas, gaps, uncovered residents, sites.
 
@@ -119,6 +121,9 @@ def coverage_map(
     bounds
         West, south, east, north (degrees) the map opens on; default: the residents counted, the
         facilities and the districts.
+    outreach
+        Meal delivery and home visits (`circles.outreach.Outreach`): delivery lines, meal points
+        beyond reach and homes beyond home-visit reach, as layers of their own.
 
     Returns
     -------
@@ -169,6 +174,8 @@ def coverage_map(
     add_other_facilities(ctx, cat_ids)
     if suggestions is not None:
         add_suggestion_layer(ctx, suggestions)
+    if outreach is not None:
+        add_outreach_layers(ctx, outreach)
 
     m.add_child(_layer_panel(ctx, bases, start, base_note, shown, compact))
     m.add_child(Script('L.control.scale({imperial: false, metric: true, position: "bottomright"}).addTo({map});'))

@@ -485,3 +485,56 @@ def _site_lines(ctx: MapContext, res: Any, site: dict[str, Any], lon: float, lat
         for key, x, y in (("wgs84", lon, lat), ("gcj02", glon, glat), ("bd09", blon, blat)):
             lines.append(ctx.text(f"map.site_{key}", lon=f"{x:.6f}", lat=f"{y:.6f}"))
     return lines
+
+
+#: Meal delivery and home visits on the map (`add_outreach_layers`).
+DELIVERY_COLOUR = "#8c510a"
+VISIT_COLOUR = "#c51b7d"
+
+
+def add_outreach_layers(ctx: MapContext, outreach: Any) -> None:
+    """Meal delivery (kitchen → meal point lines, meal points beyond reach) and the units home visits miss.
+
+    `outreach` is a `circles.outreach.Outreach`; its parts that are None draw nothing. Lines within
+    the delivery limit are solid, beyond it dashed red; every tooltip names the meal point, its
+    kitchen and the minutes (escaped). Unreached home-visit units are sized by their people.
+    """
+    lang = ctx.lang
+    from circles.delivery import reason_text
+
+    delivery, visits = getattr(outreach, "delivery", None), getattr(outreach, "visits", None)
+    if delivery is not None:
+        links = delivery.links()
+        tips = [html_join("<br>", [html_format("<b>{p}</b>", p=r.meal_point),
+                                   ctx.text("map.delivery_tip", kitchen=r.kitchen, minutes=f"{float(r.minutes):.1f}")])
+                for r in links.itertuples(index=False)]
+        styles = [{"color": DELIVERY_COLOUR if ok else GAP_COLOUR, "dashArray": None if ok else "6 4"}
+                  for ok in links["ok"].to_numpy(bool)]
+        group = add_layer(ctx, label("map.delivery_links", lang), swatch(DELIVERY_COLOUR, "line"))
+        GeoJsonLayer(features(links.geometry.values, {"tip": tips, "style": styles}), pane="circles-facilities",
+                     weight=2, opacity=0.85).add_to(group)
+        gaps = delivery.gaps()
+        if len(gaps):
+            tips = [html_join("<br>", [html_format("<b>{p}</b>", p=r.meal_point),
+                                       ctx.text("map.delivery_gap_tip", reason=reason_text(r.reason, lang),
+                                                minutes="–" if pd.isna(r.minutes) else f"{float(r.minutes):.1f}")])
+                    for r in gaps.itertuples(index=False)]
+            group = add_layer(ctx, label("map.delivery_gaps", lang), swatch(GAP_COLOUR, border=DELIVERY_COLOUR))
+            GeoJsonLayer(point_features(gaps.geometry.x, gaps.geometry.y, {"tip": tips}), pane="circles-facilities",
+                         point=("circle", {"radius": 7, "color": DELIVERY_COLOUR, "weight": 2,
+                                           "fillColor": GAP_COLOUR, "fillOpacity": 0.9})).add_to(group)
+    if visits is not None:
+        gaps = ctx.caps.cut(visits.gaps(), label("map.visit_gaps", lang))
+        if len(gaps):
+            people = gaps["demand"].to_numpy(float)
+            tips = [html_join("<br>", [html_format("<b>{n}</b>", n=r.name if isinstance(r.name, str) else ""),
+                                       ctx.text("map.visit_tip", n=fmt_people(r.demand),
+                                                minutes="–" if pd.isna(r.minutes) else f"{float(r.minutes):.1f}")])
+                    for r in gaps.itertuples(index=False)]
+            radius = np.clip(3.0 + 1.5 * np.sqrt(np.maximum(people, 0.0)), 3.0, 18.0)
+            styles = [{"radius": float(x)} for x in radius]
+            group = add_layer(ctx, label("map.visit_gaps", lang), swatch(VISIT_COLOUR), show=False)
+            GeoJsonLayer(point_features(gaps["lon"], gaps["lat"], {"tip": tips, "style": styles}),
+                         pane="circles-units", point=("circle", {"radius": 5, "color": VISIT_COLOUR, "weight": 1,
+                                                                 "fillColor": VISIT_COLOUR, "fillOpacity": 0.6})
+                         ).add_to(group)

@@ -52,7 +52,8 @@ def analysis_map(result: Any, *, lang: str | None = None, service_areas: Any = "
                         district_col=result.district_col, streets=result.walk if result.networks else None,
                         lang=lang or result.lang, tiles=tiles, tile_key=tile_key, note=inputs.get("sample_label"),
                         population_source=inputs.get("population_source"), focus=focus, compact=compact,
-                        simplify_m=simplify_m, max_features=max_features, bounds=result_bounds(result))
+                        simplify_m=simplify_m, max_features=max_features, bounds=result_bounds(result),
+                        outreach=result.outreach() if hasattr(result, "outreach") else None)
 
 
 def result_bounds(result: Any) -> tuple[float, float, float, float]:
