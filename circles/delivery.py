@@ -26,7 +26,7 @@ import shapely
 
 from circles.access import nearest_times
 from circles.errors import CirclesError
-from circles.outreach import facilities_of, facility_names, network_for, share
+from circles.outreach_base import facilities_of, facility_names, network_for, share
 from circles.profiles import KITCHEN_CATEGORY
 
 __all__ = ["DELIVERY_COLUMNS", "DeliveryResult", "REASONS", "meal_delivery"]

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from circles.standards import GROUP_COLUMNS as DEMAND_COLUMNS
 from network.modes import MODES
 
 __all__ = ["KITCHEN_CATEGORY", "Delivery", "HomeVisits", "ModeSettings", "travel_sections"]
@@ -110,7 +111,6 @@ def travel_sections(ck: Any, top: dict, presets: Mapping[str, Any], categories: 
     dict
         ``modes`` (a tuple of `ModeSettings`) and, when given, ``delivery`` and ``home_visits``.
     """
-    from circles.profiles import DEMAND_COLUMNS  # the reader calls this once the module is loaded
 
     modes = []
     for mid, m, path in ck.entries(top.get("modes", {}), "modes", "mode"):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from circles.access import nearest_times
 from circles.errors import CirclesError
-from circles.outreach import facilities_of, facility_names, network_for, share
+from circles.outreach_base import facilities_of, facility_names, network_for, share
 
 __all__ = ["HOME_VISIT_COLUMNS", "HomeVisitResult", "home_visit_demand", "home_visits"]
 

@@ -22,7 +22,7 @@ from circles.coverage import assess
 from circles.delivery import DELIVERY_COLUMNS, meal_delivery
 from circles.demand import read_population, spread_zone_totals
 from circles.errors import CirclesError, InputError
-from circles.outreach import outreach_modes
+from circles.outreach_base import outreach_modes
 from circles.profiles import KITCHEN_CATEGORY, builtin_profile_dir, load_profile, profile_from_dict
 from circles.visits import home_visits
 from conftest import ROOT, shared_data
@@ -434,10 +434,10 @@ def test_county_example_files_are_what_the_script_makes():
 def test_docstring_examples_run():
     import doctest
 
-    import circles.outreach
+    import circles.outreach_base
     import circles.profile_travel
 
-    assert doctest.testmod(circles.outreach, extraglobs={"pd": pd}).failed == 0
+    assert doctest.testmod(circles.outreach_base, extraglobs={"pd": pd}).failed == 0
     assert doctest.testmod(circles.profile_travel).failed == 0
 
 

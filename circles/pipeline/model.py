@@ -126,7 +126,7 @@ class Prepared:
 
     def modes(self) -> list[str]:
         """The networks a run needs: the walking mode of the options and the profile's road modes."""
-        from circles.outreach import outreach_modes  # meal delivery and home visits travel too
+        from circles.outreach_base import outreach_modes  # meal delivery and home visits travel too
 
         modes = {t.mode for c in self.profile.categories for t in c.tiers} | outreach_modes(self.profile,
                                                                                              self.facilities)
