@@ -34,6 +34,12 @@ else:
         st.subheader(ui.t("rules"))
         st.dataframe(rules, hide_index=True, width="stretch")
 
+if len(report.categories) > 1:
+    st.subheader(ui.t("equity"))
+    st.caption(ui.t("equity_help"))
+    st.dataframe(sup.equity_figures(report, lang=ui.lang()), hide_index=True, width="stretch")
+    st.image(app.lorenz(spec, ui.lang()))
+
 with st.expander(ui.t("warnings"), expanded=bool(report.warnings)):
     lines = [*report.warnings, *result.notes]
     st.markdown("\n".join(f"- {line}" for line in lines) if lines else ui.t("no_warnings"))

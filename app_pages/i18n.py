@@ -139,6 +139,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "share_chart": ("各类别覆盖率（%）", "Coverage share by category (%)"),
     "per_district": ("分街道/乡镇覆盖", "Coverage per district"),
     "rules": ("规则检查", "Rule checks"),
+    "equity": ("一站式与公平性", "One-stop access and equity"),
+    "equity_help": ("一站式：各类设施均在时限内可达的常住人口比例；基尼系数衡量可达时间的不均衡（0 为完全均等）。",
+                    "One-stop: residents with every service within its threshold; the Gini coefficient measures how "
+                    "unevenly the time to the nearest facility is shared (0 = equal)."),
     "districts_outside": ("边界文件中另有 {n} 个街道（乡镇）不在数据范围内，未列出。",
                           "{n} more districts of the file lie outside the data and are not listed."),
     "no_districts": ("未提供街道/乡镇边界：在「数据」页添加后可分街道统计。",

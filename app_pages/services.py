@@ -113,6 +113,14 @@ def suggestion_map(options: RunOptions, sites: tuple, lang: str, category: str, 
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def lorenz(options: RunOptions, lang: str, _progress=None) -> bytes:
+    """The Lorenz curves of the analysis of `options` (`circles.outputs.pictures.lorenz_png`, as in report.docx)."""
+    from circles.outputs.pictures import lorenz_png
+
+    return lorenz_png(analysis(options, _progress).report, lang=lang)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def district_change(options: RunOptions, sites: tuple, lang: str, _progress=None):
     """People covered per district before and after the scenario of `sites` (`app_pages.support.district_change`)."""
     return sup.district_change(analysis(options, _progress), scenario(options, sites, _progress), lang=lang)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from circles.errors import CirclesError
 from circles.outputs.labels import LANGS, group_label, header, label, yes_no
-from circles.outputs.tables import rule_citation
+from circles.outputs.tables import equity_table, rule_citation
 
 __all__ = [
     "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "code_fingerprint", "coverage_figures",
@@ -246,6 +246,20 @@ def _shown(frame: pd.DataFrame, lang: str, *, percent: Sequence[str] = ()) -> pd
     """Headers in `lang` (`circles.outputs.labels.header`); shares shown in percent get a "(%)" header."""
     names = {c: header(c, lang) + ("(%)" if c in percent else "") for c in frame.columns}
     return frame.rename(columns=names)
+
+
+def equity_figures(report, *, lang: str) -> pd.DataFrame:
+    """One-stop share and per category the Gini, zero-access share and mean minutes (`circles.outputs.tables.
+    equity_table`, as the workbook and the report show them); shares in percent, headers in `lang`."""
+    _lang(lang)
+    table = equity_table(report, lang)
+    formats = {"coverage": "{:.1f}", "zero_access_share": "{:.1f}", "gini": "{:.3f}", "mean_minutes": "{:.1f}"}
+    scale = {"coverage": 100.0, "zero_access_share": 100.0}
+    for col, fmt in formats.items():  # text cells: one column may hold a figure or "–" (never a raw None)
+        table[col] = ["–" if v is None or pd.isna(v) else fmt.format(scale.get(col, 1.0) * float(v))
+                      for v in table[col]]
+    table["worst_districts"] = table["worst_districts"].fillna("–")
+    return _shown(table, lang, percent=("coverage", "zero_access_share"))
 
 
 def coverage_figures(report, *, lang: str, demand_group: str | None = None,

@@ -6,7 +6,8 @@
   facility, ``G = Σi Σj wi wj |xi − xj| / (2 W² μ)``, computed in O(n log n) by sorting; units
   beyond the horizon count as the horizon.
 - `equity`: per category the Gini, the share of people with no facility within the horizon and
-  the ten districts with most uncovered people; `lorenz_curve` and `lorenz_png` the picture.
+  the ten districts with most uncovered people; `lorenz_curve` the curve
+  (`circles.outputs.pictures.lorenz_png` draws it).
 - `summary_sections`: the summary.json ``one_stop``, ``equity`` and ``groups`` sections.
 
 Example
@@ -19,7 +20,6 @@ Example
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,15 +34,11 @@ from circles.errors import CirclesError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WORST_DISTRICTS", "Equity", "OneStop", "equity", "lorenz_curve", "lorenz_png", "minutes_and_weights",
+__all__ = ["WORST_DISTRICTS", "Equity", "OneStop", "equity", "lorenz_curve", "minutes_and_weights",
            "one_stop", "one_stop_units", "summary_sections", "weighted_gini"]
 
 #: How many districts `equity` lists as the worst served (most uncovered people).
 WORST_DISTRICTS = 10
-#: Fonts tried for the Chinese labels of the Lorenz picture; without one the labels are English.
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC",
-             "WenQuanYi Zen Hei", "Noto Serif CJK SC", "Source Han Serif SC", "SimSun")
-
 
 # ============================================================================ one-stop
 @dataclass(frozen=True)
@@ -294,56 +290,6 @@ def _worst(report: Any, category: str, n: int) -> tuple[dict[str, Any], ...]:
     return tuple({"district": str(rows["district"].iloc[i]), "uncovered": round(float(uncovered[i]), 3),
                   "demand_total": round(float(rows["demand_total"].iloc[i]), 3),
                   "coverage": round(float(rows["coverage"].iloc[i]), 4)} for i in order if uncovered[i] > 0)
-
-
-def lorenz_png(report: Any, *, lang: str = "zh", categories: Sequence[str] | None = None, width_in: float = 6.0,
-               dpi: int = 150) -> bytes:
-    """The Lorenz curves of the minutes to the nearest facility, one per category, as PNG bytes (offline).
-
-    The diagonal is equal access; the further a curve sags below it, the more unequal (its Gini in
-    the legend). Labels are in `lang` (English when no Chinese font is installed). Drawn with
-    matplotlib's Agg backend, without the PNG's software stamp, so identical runs give identical bytes.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    zh = lang == "zh" and _cjk_font() is not None
-    cats = tuple(categories) if categories else tuple(c.category for c in report.categories)
-    fig = Figure(figsize=(width_in, width_in * 0.85), dpi=dpi)
-    if zh:
-        fig.set_layout_engine("tight")
-    ax = fig.add_subplot()
-    font = {"family": _cjk_font()} if zh else {}
-    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1,
-            label="完全均等" if zh else "equal access")
-    for c in cats:
-        res = report.category(c)
-        x, w = minutes_and_weights(report, c)
-        if not len(x):
-            continue
-        people, amount = lorenz_curve(x, w)
-        name = res.label_zh if zh else res.label_en
-        ax.plot(people, amount, linewidth=2, label=f"{name} (Gini {weighted_gini(x, w):.3f})")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("累计人口比例（按步行时间由短到长）" if zh else "cumulative share of people (shortest walk first)",
-                  **font)
-    ax.set_ylabel("累计步行时间比例" if zh else "cumulative share of walking minutes", **font)
-    ax.set_title("步行可达时间的洛伦兹曲线" if zh else "Lorenz curves of walking time to the nearest facility", **font)
-    ax.legend(loc="upper left", fontsize=8, prop={"family": _cjk_font(), "size": 8} if zh else None)
-    ax.grid(True, alpha=0.3)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _cjk_font() -> str | None:
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((f for f in CJK_FONTS if f in installed), None)
 
 
 # ============================================================================ summary.json

@@ -170,6 +170,13 @@ def test_figures_page_tables_and_rule_checks(sample):
     assert set(rules["是否达标"]) <= {"✓ 达标", "✗ 未达标", "– 无数据"} and "✓ 达标" in set(rules["是否达标"])
     assert all(rules["依据（标准条款）"].str.len() > 0)  # every rule cites its source
     assert at.get("vega_lite_chart"), "the coverage chart is missing"
+    equity = at.dataframe[3].value  # one-stop and equity, as summary.json states them
+    summary = sample.files()
+    stated = json.loads(summary["summary.json"])
+    assert equity["覆盖率(%)"].iloc[0] == f"{100 * stated['one_stop']['coverage']:.1f}"
+    ginis = [stated["equity"][c.category]["gini"] for c in report.categories]
+    assert list(equity["基尼系数（步行时间）"]) == ["–"] + [f"{g:.3f}" for g in ginis]
+    assert at.get("image"), "the Lorenz picture is missing"
 
 
 # ============================================================================ settings page

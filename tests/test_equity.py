@@ -15,13 +15,13 @@ from circles.coverage import assess
 from circles.equity import (
     equity,
     lorenz_curve,
-    lorenz_png,
     one_stop,
     one_stop_units,
     summary_sections,
     weighted_gini,
 )
 from circles.errors import CirclesError
+from circles.outputs.pictures import lorenz_png
 from circles.profiles import load_profile
 from conftest import shared_data
 from netfixtures import grid_ways, lonlat
@@ -154,7 +154,7 @@ def test_lorenz_picture_is_a_png_and_deterministic(grid_report):
     en = lorenz_png(grid_report, lang="en", categories=["elderly"])
     from PIL import Image
 
-    assert Image.open(io.BytesIO(en)).size[0] == 900  # 6 in at 150 dpi
+    assert Image.open(io.BytesIO(en)).size[0] == 882  # the page's text width, 6.3 in, at 140 dpi
 
 
 # ============================================================================ against access.csv
@@ -236,3 +236,31 @@ def test_real_wudaokou_run_one_stop_gini_and_rules(tmp_path):
     lifts = pd.read_csv(io.BytesIO(files["facility_rules.csv"]), encoding="utf-8-sig")
     upper = ledger[(ledger["楼层"] >= 2) & (ledger["电梯"] == "无") & ledger["类型"].isin(kinds[[0, 3]])]
     assert set(lifts.loc[lifts["ok"] == False, "name"]) == set(upper["名称"])  # noqa: E712
+
+
+def test_one_stop_and_equity_in_the_workbook_report_and_map(tmp_path):
+    """The workbook's 一站式与公平 sheet, the report's section with its Lorenz picture and the map's one-stop layer
+    state the figures of summary.json."""
+    import docx
+    import openpyxl
+
+    from circles.options import RunOptions
+    from circles.pipeline import analyse, prepare
+
+    files = analyse(prepare(RunOptions(sample=True))).files()
+    summary = json.loads(files["summary.json"])
+    sheet = openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))["一站式与公平"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert rows[0][2] == pytest.approx(summary["one_stop"]["coverage"], abs=1e-6)
+    cats = list(summary["categories"])
+    assert [r[3] for r in rows[1:]] == pytest.approx([summary["equity"][c]["gini"] for c in cats], abs=1e-6)
+    assert [r[4] for r in rows[1:]] == pytest.approx([summary["equity"][c]["zero_access_share"] for c in cats])
+    assert sheet["D2"].number_format == "0.000" and sheet["C2"].number_format == "0.0%"
+    report = docx.Document(io.BytesIO(files["report.docx"]))
+    text = "\n".join(p.text for p in report.paragraphs)
+    assert f"一站式覆盖率：{100 * summary['one_stop']['coverage']:.1f}%" in text and "洛伦兹曲线" in text
+    table = next(t for t in report.tables if t.rows[0].cells[3].text == "基尼系数（步行时间）")
+    assert [r.cells[3].text for r in table.rows[2:]] == [f"{summary['equity'][c]['gini']:.3f}" for c in cats]
+    page = files["map.html"].decode("utf-8")
+    missing = summary["one_stop"]["demand_total"] - summary["one_stop"]["demand_covered"]
+    assert "未能一站式可达的居民点" in page and missing > 0

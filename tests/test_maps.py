@@ -80,6 +80,8 @@ def _expected_names(report, lang: str) -> list[str]:
                   f"{cat}：未覆盖居民点" if zh else f"{cat}: uncovered residents"]
         for tier in report.profile.category(c.category).tiers:
             names.append(f"设施：{tier.label_zh}" if zh else f"Facilities: {tier.label_en}")
+    if len(report.categories) > 1:
+        names.append("未能一站式可达的居民点（缺少某类设施）" if zh else "Residents without one-stop access")
     return names
 
 

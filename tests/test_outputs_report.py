@@ -37,7 +37,7 @@ def test_every_analyze_output_has_a_report(tmp_path):
     text = _text(document)
     title = document.paragraphs[0].text
     assert title == "示例区15分钟服务圈评估报告" and dt.date.today().isoformat() in document.paragraphs[1].text
-    assert len(document.inline_shapes) == 3  # a map per category, drawn offline with the streets
+    assert len(document.inline_shapes) == 4  # a map per category, drawn offline with the streets; the Lorenz curves
     assert len(document.tables) >= 5
     for street in ("示例一街道", "示例二街道", "示例镇"):  # the gaps and districts are named by their streets
         assert street in text
@@ -45,7 +45,7 @@ def test_every_analyze_output_has_a_report(tmp_path):
     assert "建议新增站点" in text and "GCJ-02" in text and "BD-09" in text
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert headings == ["一、总体情况", "二、覆盖地图", "三、分类别与层级覆盖", "四、分街道（乡镇）覆盖", "五、规则检查",
-                        "六、主要覆盖缺口", "七、建议新增站点", "八、数据来源与方法"]
+                        "六、一站式与公平性", "七、主要覆盖缺口", "八、建议新增站点", "九、数据来源与方法"]
     rules = next(t for t in document.tables if t.rows[0].cells[-1].text == "依据（标准条款）")
     assert all(row.cells[-1].text for row in rules.rows[1:])
 
@@ -107,7 +107,7 @@ def test_report_on_real_streets(tmp_path):
     document = docx.Document(io.BytesIO(analysis_report(result)))
     text = _text(document)
     assert document.paragraphs[0].text.startswith("beijing_haidian_wudaokou")
-    assert "海淀区/清华园街道" in text and len(document.inline_shapes) == 3
+    assert "海淀区/清华园街道" in text and len(document.inline_shapes) == 4
     gaps = [t for t in document.tables if t.rows[0].cells[1].text == "区划" and t.rows[0].cells[0].text == "排序"]
     assert gaps and all("街道" in row.cells[1].text or "镇" in row.cells[1].text or "乡" in row.cells[1].text
                         for t in gaps for row in t.rows[1:])

@@ -15,8 +15,8 @@ from circles.outputs.files import FileData, write_run
 from circles.outputs.geojson import areas_geojson, gaps_geojson, json_bytes
 from circles.outputs.labels import check_lang, group_label, yes_no
 from circles.outputs.safety import csv_bytes
-from circles.outputs.tables import (access_table, added_site_table, facility_table, gap_table, overview_table,
-                                    suggestion_table, suggestions_dict, summary_dict, summary_table)
+from circles.outputs.tables import (access_table, added_site_table, equity_table, facility_table, gap_table,
+                                    overview_table, suggestion_table, suggestions_dict, summary_dict, summary_table)
 from circles.outputs.workbook import district_sheet_table, rule_sheet_table, sheet, workbook_bytes
 
 __all__ = ["analysis_files", "result_files", "summary_workbook", "write_analysis"]
@@ -26,8 +26,8 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
                      rule_table: pd.DataFrame | None = None, suggestions: pd.DataFrame | None = None,
                      districts: gpd.GeoDataFrame | None = None, district_col: str = "name",
                      extra_sheets: Sequence[Any] = ()) -> bytes:
-    """summary.xlsx: 总览, 分街道, 缺口, 建议选址, 设施 and 规则检查 (overview, districts, gaps, sites, facilities, rules),
-    then `extra_sheets` (送餐配送, 上门探访: `circles.outputs.outreach.outreach_sheets`).
+    """summary.xlsx: 总览, 分街道, 缺口, 建议选址, 设施, 规则检查 and 一站式与公平 (overview, districts, gaps, sites,
+    facilities, rules, one-stop and equity), then `extra_sheets` (送餐配送, 上门探访: `circles.outputs.outreach.outreach_sheets`).
 
     Parameters
     ----------
@@ -69,6 +69,8 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
     sheets.append(sheet("facilities", _readable(facilities), lang))
     if rule_table is not None and len(rule_table):
         sheets.append(sheet("rules", rule_sheet_table(rule_table, lang, report.profile), lang))
+    if len(report.categories) > 1:
+        sheets.append(sheet("equity", equity_table(report, lang), lang))
     sheets.extend(extra_sheets)
     return workbook_bytes(sheets)
 

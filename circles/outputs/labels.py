@@ -54,6 +54,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "header.minutes": ("时间阈值(分钟)", "minutes"),
     "header.speed_kmh": ("步速(km/h)", "speed (km/h)"),
     "header.rule": ("规则", "rule"),
+    "header.gini": ("基尼系数（步行时间）", "Gini of minutes"),
+    "header.zero_access_share": ("无设施可达人口比例", "share with no facility in reach"),
+    "header.mean_minutes": ("平均时间(分钟)", "mean minutes"),
+    "header.worst_districts": ("未覆盖人口最多的街道（人数）", "districts with most uncovered (people)"),
     "header.meal_point": ("助餐点", "meal point"),
     "header.kitchen": ("中央厨房", "central kitchen"),
     "header.reason": ("原因", "reason"),
@@ -120,6 +124,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     # ---------------------------------------------------------------- worksheet names (at most 31 characters)
+    "table.one_stop": ("一站式（全部类别）", "one-stop (every category)"),
     "sheet.summary": ("总览", "overview"),
     "sheet.districts": ("分街道", "districts"),
     "sheet.batch": ("分街道", "districts"),
@@ -127,6 +132,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sheet.suggestions": ("建议选址", "suggested sites"),
     "sheet.facilities": ("设施", "facilities"),
     "sheet.rules": ("规则检查", "rule checks"),
+    "sheet.equity": ("一站式与公平", "one-stop and equity"),
     "sheet.delivery": ("送餐配送", "meal delivery"),
     "sheet.home_visits": ("上门探访", "home visits"),
     # ---------------------------------------------------------------- words in table cells
@@ -147,6 +153,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "map.gaps": ("{cat}：覆盖缺口", "{cat}: coverage gaps"),
     "map.uncovered": ("{cat}：未覆盖居民点", "{cat}: uncovered residents"),
     "map.suggestions": ("建议新增站点", "Suggested new sites"),
+    "map.one_stop": ("未能一站式可达的居民点（缺少某类设施）", "Residents without one-stop access"),
+    "map.one_stop_no": ("{n} 人；时限内缺：{missing}", "{n} residents; out of reach: {missing}"),
     "map.delivery_links": ("送餐配送（中央厨房→助餐点）", "Meal delivery (kitchen → meal point)"),
     "map.delivery_gaps": ("配送范围外的助餐点", "Meal points beyond delivery reach"),
     "map.visit_gaps": ("上门探访范围外的居民点", "Homes beyond home-visit reach"),
@@ -255,6 +263,13 @@ _LABELS: dict[str, tuple[str, str]] = {
                            "Baidu (BD-09)."),
     "report.no_sites": ("本次未计算选址建议（命令行加 --suggest N 可得）。",
                         "No site suggestions were asked for (add --suggest N)."),
+    "report.h_equity": ("一站式与公平性", "One-stop access and equity"),
+    "report.equity_intro": ("一站式覆盖率：{share} 的常住人口（{covered} / {total} 人）在各自时限内可达全部类别的设施。"
+                            "基尼系数衡量步行时间在人群中的不均衡（0 为完全均等），超出时间上限者按上限计。",
+                            "One-stop share: {share} of residents ({covered} of {total}) reach every category "
+                            "within its threshold. The Gini coefficient measures how unevenly walking time is "
+                            "shared (0 = equal); people beyond the horizon count at the horizon."),
+    "report.lorenz_caption": ("图{n}　步行可达时间的洛伦兹曲线", "Figure {n}. Lorenz curves of walking time"),
     "report.h_outreach": ("八、送餐与上门探访", "8. Meal delivery and home visits"),
     "report.delivery_line": ("{label}：{points} 个助餐点中 {within} 个在中央厨房 {limit} 分钟配送范围内（{share}）。",
                              "{label}: {within} of {points} meal points within {limit} minutes of a central kitchen "

@@ -30,7 +30,7 @@ from circles.outputs.map.districts import COVERAGE_STEPS, FAILED_COLOUR, coverag
 from circles.outputs.map.streets import STREET_STYLES, street_lines
 from circles.outputs.map.style import DISTRICT_COLOUR, GAP_COLOUR, METRES_PER_DEGREE, category_colours
 
-__all__ = ["CJK_FONTS", "choropleth_picture", "coverage_pictures"]
+__all__ = ["CJK_FONTS", "choropleth_picture", "coverage_pictures", "lorenz_png"]
 
 #: Fonts tried for Chinese text, in order.
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
@@ -370,3 +370,38 @@ class _style:
 
     def __exit__(self, *exc: Any) -> None:
         self._ctx.__exit__(*exc)
+
+
+def lorenz_png(report: Any, *, lang: str = "zh", categories: Sequence[str] | None = None) -> bytes:
+    """The Lorenz curves of the minutes to the nearest facility, one per category, as PNG bytes (offline).
+
+    The diagonal is equal access; the further a curve sags below it, the more unequal (its Gini,
+    `circles.equity.weighted_gini`, in the legend). Words in `lang`. No software stamp in the PNG,
+    so identical runs give identical bytes.
+    """
+    from circles.equity import lorenz_curve, minutes_and_weights, weighted_gini
+
+    zh = lang == "zh"
+    cats = tuple(categories) if categories else tuple(c.category for c in report.categories)
+    fig = _figure(_WIDTH_IN * 0.8)
+    fig.set_layout_engine("tight")
+    ax = fig.add_subplot()
+    font = {"family": _font_family()}
+    colours = category_colours(report)
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="完全均等" if zh else "equal access")
+    for c in cats:
+        res = report.category(c)
+        x, w = minutes_and_weights(report, c)
+        if not len(x):
+            continue
+        people, amount = lorenz_curve(x, w)
+        ax.plot(people, amount, linewidth=2, color=colours.get(c),
+                label=f"{res.label_zh if zh else res.label_en} (Gini {weighted_gini(x, w):.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("累计人口比例（按时间由短到长）" if zh else "cumulative share of people (shortest time first)", **font)
+    ax.set_ylabel("累计时间比例" if zh else "cumulative share of minutes", **font)
+    ax.set_title("可达时间的洛伦兹曲线" if zh else "Lorenz curves of the time to the nearest facility", **font)
+    ax.legend(loc="upper left", prop={"family": _font_family(), "size": 8})
+    ax.grid(True, alpha=0.3)
+    return _png(fig)

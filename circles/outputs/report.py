@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from circles.outputs.labels import check_lang, group_label, header, label, status_label, yes_no
-from circles.outputs.tables import gap_table, overview_table, rule_citation, suggestion_table
+from circles.outputs.tables import equity_table, gap_table, overview_table, rule_citation, suggestion_table
 from circles.outputs.workbook import COLUMN_FORMATS
 
 __all__ = ["GAPS_PER_CATEGORY", "analysis_report", "city_report", "report_area"]
@@ -172,6 +172,8 @@ def _shown(value: Any, kind: str | None) -> str:
             return f"{value:.6f}"
         if kind == "0.0":
             return f"{value:.1f}"
+        if kind == "0.000":
+            return f"{value:.3f}"
         return f"{value:g}" if isinstance(value, float) else str(value)
     return str(value)
 
@@ -225,6 +227,7 @@ def analysis_report(result: Any, *, lang: str | None = None, date: dt.date | Non
     districts, rules = result.tables()
     _districts_section(doc, districts)
     _rules_section(doc, rules, report.profile, "report.h_rules")
+    _equity_section(doc, report)
     _gaps_section(doc, result)
     _sites_section(doc, sites, named)
     _outreach_section(doc, extra or {})
@@ -320,6 +323,22 @@ def _sites_section(doc: _Doc, sites: pd.DataFrame | None, named: bool) -> None:
     if named:
         frame.insert(2, "name", sites["name"])
     doc.table(frame)
+
+
+def _equity_section(doc: _Doc, report: Any) -> None:
+    """The one-stop share, each category's Gini and zero-access share, and the Lorenz curves (two categories or more)."""
+    if len(report.categories) < 2:
+        return
+    from circles.equity import one_stop
+    from circles.outputs.pictures import lorenz_png
+
+    lang = doc.lang
+    stop = one_stop(report)
+    doc.heading(label("report.h_equity", lang))
+    doc.para(label("report.equity_intro", lang, share=f"{100 * stop.coverage:.1f}%", covered=f"{stop.demand_covered:,.0f}",
+                   total=f"{stop.demand_total:,.0f}"))
+    doc.table(equity_table(report, lang))
+    doc.picture(lorenz_png(report, lang=lang), label("report.lorenz_caption", lang, n="{n}"))
 
 
 def _outreach_section(doc: _Doc, extra: Mapping[str, Any]) -> None:

@@ -88,6 +88,36 @@ def summary_dict(report: CoverageReport, inputs: Mapping[str, Any]) -> dict[str,
     return json_ready(out)
 
 
+def equity_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:
+    """One-stop access and equity for reading (the workbook, the report, the app), from `circles.equity`.
+
+    The first row is the one-stop share: residents who reach every category within its threshold.
+    Then per category: its share covered, the population-weighted Gini of the minutes to the
+    nearest facility (0 = everyone equally near), the share of people with no facility within the
+    horizon, the mean minutes and the districts with most people uncovered. Canonical column names
+    (`circles.outputs.labels.header` gives the words), words in cells in `lang`.
+    """
+    from circles.equity import equity, one_stop
+
+    check_lang(lang)
+    zh = lang == "zh"
+    stop = one_stop(report)
+    rows = [{"category": label("table.one_stop", lang), "demand_column": group_label(stop.demand_column, lang),
+             "coverage": stop.coverage, "gini": None, "zero_access_share": None, "mean_minutes": None,
+             "worst_districts": None}]
+    figures = equity(report)
+    sep = "、" if zh else ", "
+    for c in report.categories:
+        e = figures[c.category]
+        rows.append({"category": c.label_zh if zh else c.label_en, "demand_column": group_label(c.demand_column, lang),
+                     "coverage": c.coverage, "gini": e.gini, "zero_access_share": e.zero_access_share,
+                     "mean_minutes": e.mean_minutes,
+                     "worst_districts": sep.join(f"{d['district']} ({d['uncovered']:,.0f})"
+                                                 for d in e.worst_districts[:5]) or None})
+    return pd.DataFrame(rows, columns=["category", "demand_column", "coverage", "gini", "zero_access_share",
+                                       "mean_minutes", "worst_districts"])
+
+
 def suggestions_dict(suggestions: Iterable[Any]) -> dict[str, Any]:
     """summary.json ``suggestions``: per category, the sites and coverage before/after.
 

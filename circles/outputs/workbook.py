@@ -52,12 +52,14 @@ FIXED_TIME = dt.datetime(2000, 1, 1)
 
 #: Excel number format of canonical columns: shares as percentages, people and counts whole, coordinates.
 COLUMN_FORMATS: Mapping[str, str] = {
-    **{c: "0.0%" for c in ("coverage", "coverage_before", "coverage_after", "inside_share", "share")},
+    **{c: "0.0%" for c in ("coverage", "coverage_before", "coverage_after", "inside_share", "share",
+                           "zero_access_share")},
+    "gini": "0.000",
     **{c: "#,##0" for c in ("facilities", "demand_total", "demand_covered", "uncovered", "demand_uncovered",
                             "population", "pop_60plus", "pop_0_17", "units", "added_covered", "rank", "capacity",
                             "covered_before", "covered_after", "people_change", "sites_added", "visit_demand")},
     **{c: "0.000000" for c in ("lon", "lat", "lon_gcj02", "lat_gcj02", "lon_bd09", "lat_bd09")},
-    **{c: "0.0" for c in ("max_minutes", "speed_kmh", "snap_m", "travel_minutes")},
+    **{c: "0.0" for c in ("max_minutes", "speed_kmh", "snap_m", "travel_minutes", "mean_minutes")},
 }
 _WHOLE = "#,##0"
 _HEADER_FONT = Font(bold=True)

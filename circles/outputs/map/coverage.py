@@ -19,7 +19,8 @@ from circles.errors import InputError
 from circles.outputs.labels import OSM_ATTRIBUTION, check_lang, label
 from circles.outputs.map.elements import Header, LayerPanel, Legend, Page, Runtime, Script
 from circles.outputs.map.layers import (Caps, MapContext, add_category_layers, add_district_layer,
-                                        add_other_facilities, add_outreach_layers, add_streets_layer,
+                                        add_one_stop_layer, add_other_facilities, add_outreach_layers,
+                                        add_streets_layer,
                                         add_suggestion_layer)
 from circles.outputs.map.legend import legend_html, name_of
 from circles.outputs.map.style import PANES, category_colours, page_css, swatch
@@ -172,6 +173,8 @@ def coverage_map(
         areas = service_areas[service_areas["category"] == res.category] if service_areas is not None else None
         add_category_layers(ctx, res, i, areas, res.category in shown)
     add_other_facilities(ctx, cat_ids)
+    if len(report.categories) > 1:
+        add_one_stop_layer(ctx)
     if suggestions is not None:
         add_suggestion_layer(ctx, suggestions)
     if outreach is not None:

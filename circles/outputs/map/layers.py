@@ -487,6 +487,39 @@ def _site_lines(ctx: MapContext, res: Any, site: dict[str, Any], lon: float, lat
     return lines
 
 
+#: One-stop access on the map (`add_one_stop_layer`): the residents who lack some service.
+ONE_STOP_COLOUR = "#fdae61"
+
+
+def add_one_stop_layer(ctx: MapContext) -> None:
+    """Residential units without one-stop access (`circles.equity.one_stop_units`): some category is beyond its
+    threshold, named in the tooltip; sized by residents, most first, off on opening. (The units with every service
+    in reach are the rest; summary.json ``one_stop`` gives the share.)"""
+    from circles.equity import one_stop_units
+
+    lang = ctx.lang
+    units = one_stop_units(ctx.report)
+    name = label("map.one_stop", lang)
+    units = units[~units["one_stop"].to_numpy(bool)].sort_values("population", ascending=False, kind="stable")
+    units = ctx.caps.cut(units, name)
+    people = units["population"].to_numpy(float)
+    top = float(people.max()) if len(people) else 1.0
+    lo, hi = UNIT_RADIUS_PX
+    radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
+    tips = [ctx.text("map.one_stop_no", missing=m, n=fmt_people(p))
+            for m, p in zip(units[f"missing_{lang}"], people)]
+    props = {"tip": tips, "style": [{"radius": r} for r in np.round(radius, 1).tolist()]}
+    marker = folium.CircleMarker(radius=lo, color="#7f3b08", weight=1, fill_color=ONE_STOP_COLOUR,
+                                 fill_opacity=0.7).options
+    marker["pane"] = "circles-units"
+    renderer = _canvas(ctx, "circles-units", len(units))
+    if renderer is not None:
+        marker["renderer"] = renderer
+    group = add_layer(ctx, name, swatch(ONE_STOP_COLOUR, border="#7f3b08"), show=False)
+    x, y = shapely.get_x(units.geometry.values), shapely.get_y(units.geometry.values)
+    GeoJsonLayer(point_features(x, y, props), point=("circle", marker)).add_to(group)
+
+
 #: Meal delivery and home visits on the map (`add_outreach_layers`).
 DELIVERY_COLOUR = "#8c510a"
 VISIT_COLOUR = "#c51b7d"
