@@ -34,6 +34,15 @@ else:
         st.subheader(ui.t("rules"))
         st.dataframe(rules, hide_index=True, width="stretch")
 
+zones = sup.zone_figures(result.inputs, lang=ui.lang())
+if zones is not None:
+    st.subheader(ui.t("zones"))
+    st.caption(ui.t("zones_help"))
+    outside = result.inputs.get("population_outside") or 0
+    if outside:
+        st.warning(ui.t("zones_outside", n=f"{outside:,.0f}"))
+    st.dataframe(zones, hide_index=True, width="stretch")
+
 if len(report.categories) > 1:
     st.subheader(ui.t("equity"))
     st.caption(ui.t("equity_help"))

@@ -140,6 +140,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "per_district": ("分街道/乡镇覆盖", "Coverage per district"),
     "rules": ("规则检查", "Rule checks"),
     "equity": ("一站式与公平性", "One-stop access and equity"),
+    "zones": ("各分区人口的分配", "Where each zone's population went"),
+    "zones_help": ("分区人口只按其面积在数据范围内的比例分配；其余人口在数据范围外，未计入覆盖率。",
+                   "A zone's people are placed only by the share of its area inside the data; the rest lie outside "
+                   "the data and are not counted in the coverage."),
+    "zones_outside": ("数据范围外的人口：{n} 人（未计入）", "People outside the data: {n} (not counted)"),
     "equity_help": ("一站式：各类设施均在时限内可达的常住人口比例；基尼系数衡量可达时间的不均衡（0 为完全均等）。",
                     "One-stop: residents with every service within its threshold; the Gini coefficient measures how "
                     "unevenly the time to the nearest facility is shared (0 = equal)."),

@@ -27,7 +27,7 @@ import pandas as pd
 
 from circles.errors import CirclesError
 from circles.outputs.labels import LANGS, group_label, header, label, yes_no
-from circles.outputs.tables import equity_table, rule_citation
+from circles.outputs.tables import equity_table, rule_citation, zone_table
 
 __all__ = [
     "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "code_fingerprint", "coverage_figures",
@@ -246,6 +246,18 @@ def _shown(frame: pd.DataFrame, lang: str, *, percent: Sequence[str] = ()) -> pd
     """Headers in `lang` (`circles.outputs.labels.header`); shares shown in percent get a "(%)" header."""
     names = {c: header(c, lang) + ("(%)" if c in percent else "") for c in frame.columns}
     return frame.rename(columns=names)
+
+
+def zone_figures(inputs, *, lang: str) -> pd.DataFrame | None:
+    """Where each zone's population went (`circles.outputs.tables.zone_table`, the workbook's 人口分配 sheet): people
+    placed inside the data and outside it, by zone name; the share inside in percent; None without zones."""
+    _lang(lang)
+    table = zone_table(inputs or {})
+    if table is None:
+        return None
+    if "inside_share" in table:
+        table["inside_share"] = (100.0 * pd.to_numeric(table["inside_share"])).round(1)
+    return _shown(table, lang, percent=("inside_share",))
 
 
 def equity_figures(report, *, lang: str) -> pd.DataFrame:

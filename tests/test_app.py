@@ -453,6 +453,11 @@ def test_shared_extract_with_zone_population():
     _no_failure(at)
     assert len(at.metric) == 3
     assert any("helsinki_centre.osm.pbf" in c.value for c in at.caption)
+    at.switch_page(PAGE.format("figures")).run()  # where each grid cell's people went, by cell
+    _no_failure(at)
+    zones = next(d.value for d in at.dataframe if "人口分区" in d.value.columns)
+    assert len(zones) > 10 and (zones["已分配（数据范围内）"] + zones["数据范围外（未分配）"]
+                                - zones["总人口"]).abs().max() < 1
 
 
 @pytest.mark.shared_data

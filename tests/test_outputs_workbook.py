@@ -4,6 +4,7 @@ whole numbers, fitted widths, frozen and filtered headers, and coordinates a pla
 from __future__ import annotations
 
 import io
+import json
 
 import openpyxl
 import pandas as pd
@@ -106,3 +107,30 @@ def test_english_workbook_and_the_batch_districts_workbook(suggested):
     assert book.sheetnames == ["分街道", "规则检查"]
     assert book["分街道"]["A1"].value == "区划" and book["分街道"].freeze_panes == "A2"
     assert all(r["依据（标准条款）"] for r in _rows(book["规则检查"]))
+
+
+@pytest.mark.shared_data
+def test_population_outside_the_data_has_its_sheet(tmp_path):
+    """Zones reaching past the extract: the 人口分配 sheet lists, by zone name, what was placed and what lies outside."""
+    from circles.options import RunOptions
+    from circles.pipeline import analyse, prepare
+    from conftest import shared_data
+    from test_batch import BEIJING_LEDGER
+
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(BEIJING_LEDGER, encoding="utf-8")
+    streets = str(shared_data("population/beijing_streets/beijing_streets_worldpop.gpkg"))
+    result = analyse(prepare(RunOptions(network=str(shared_data("osm/beijing_haidian_wudaokou.osm")),
+                                        facilities=str(ledger), coords="wgs84", population_zones=streets,
+                                        zone_population_col="population", figures_only=True, no_report=True)))
+    files = result.files()
+    summary = json.loads(files["summary.json"])
+    book = openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))
+    sheet = book["人口分配"]
+    head = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(head, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    stated = {z["zone"]: z for z in summary["inputs"]["population_zones"]}
+    assert set(rows) == set(stated) and "海淀区/学院路街道" in rows  # county/street: names repeat across counties
+    assert sum(r["数据范围外（未分配）"] for r in rows.values()) == pytest.approx(summary["inputs"]["population_outside"])
+    assert rows["海淀区/学院路街道"]["总人口"] == pytest.approx(stated["海淀区/学院路街道"]["total"])
+    assert sheet["C2"].number_format == "0.0%" and sheet.freeze_panes == "A2"

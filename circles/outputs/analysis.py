@@ -16,7 +16,8 @@ from circles.outputs.geojson import areas_geojson, gaps_geojson, json_bytes
 from circles.outputs.labels import check_lang, group_label, yes_no
 from circles.outputs.safety import csv_bytes
 from circles.outputs.tables import (access_table, added_site_table, equity_table, facility_table, gap_table,
-                                    overview_table, suggestion_table, suggestions_dict, summary_dict, summary_table)
+                                    overview_table, suggestion_table, suggestions_dict, summary_dict, summary_table,
+                                    zone_table)
 from circles.outputs.workbook import district_sheet_table, rule_sheet_table, sheet, workbook_bytes
 
 __all__ = ["analysis_files", "result_files", "summary_workbook", "write_analysis"]
@@ -25,7 +26,7 @@ __all__ = ["analysis_files", "result_files", "summary_workbook", "write_analysis
 def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataFrame | None = None, *,
                      rule_table: pd.DataFrame | None = None, suggestions: pd.DataFrame | None = None,
                      districts: gpd.GeoDataFrame | None = None, district_col: str = "name",
-                     extra_sheets: Sequence[Any] = ()) -> bytes:
+                     extra_sheets: Sequence[Any] = (), inputs: Mapping[str, Any] | None = None) -> bytes:
     """summary.xlsx: 总览, 分街道, 缺口, 建议选址, 设施, 规则检查 and 一站式与公平 (overview, districts, gaps, sites,
     facilities, rules, one-stop and equity), then `extra_sheets` (送餐配送, 上门探访: `circles.outputs.outreach.outreach_sheets`).
 
@@ -39,6 +40,9 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
         The districts table (`circles.districts.DISTRICT_COLUMNS`) and the rule checks
         (`circles.districts.RULE_COLUMNS`, and ``citation`` where given); their sheets are left
         out without them.
+    inputs
+        summary.json's ``inputs``: zones spread onto buildings give the 人口分配 sheet (what each
+        zone placed inside the data and what lies outside it).
     suggestions
         The suggested sites (`circles.outputs.tables.suggestion_table`); no sheet when empty.
     districts, district_col
@@ -71,6 +75,9 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
         sheets.append(sheet("rules", rule_sheet_table(rule_table, lang, report.profile), lang))
     if len(report.categories) > 1:
         sheets.append(sheet("equity", equity_table(report, lang), lang))
+    zones = zone_table(inputs or {})
+    if zones is not None:
+        sheets.append(sheet("zones", zones, lang))
     sheets.extend(extra_sheets)
     return workbook_bytes(sheets)
 
@@ -157,7 +164,7 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         "summary.csv": csv_bytes(table),
         "summary.xlsx": summary_workbook(report, lang, district_table, rule_table=rule_table, suggestions=site_table,
                                          districts=districts, district_col=district_col,
-                                         extra_sheets=extra_sheets),
+                                         extra_sheets=extra_sheets, inputs=inputs),
     }
     if district_table is not None:
         files["districts.csv"] = csv_bytes(district_table)

@@ -88,6 +88,20 @@ def summary_dict(report: CoverageReport, inputs: Mapping[str, Any]) -> dict[str,
     return json_ready(out)
 
 
+def zone_table(inputs: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Where each zone's population went (``inputs["population_zones"]`` of summary.json), or None without zones.
+
+    One row per zone, by name: its total, the share of its area inside the data, the people placed
+    (on buildings, on roads), those outside the data (not placed) and those the density cap moved.
+    """
+    zones = inputs.get("population_zones")
+    if not zones or not isinstance(zones, (list, tuple)):
+        return None
+    table = pd.DataFrame(list(zones))
+    columns = ["zone", "total", "inside_share", "placed", "on_buildings", "on_roads", "outside", "moved_by_cap"]
+    return table.reindex(columns=[c for c in columns if c in table])
+
+
 def equity_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:
     """One-stop access and equity for reading (the workbook, the report, the app), from `circles.equity`.
 

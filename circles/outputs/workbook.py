@@ -57,7 +57,8 @@ COLUMN_FORMATS: Mapping[str, str] = {
     "gini": "0.000",
     **{c: "#,##0" for c in ("facilities", "demand_total", "demand_covered", "uncovered", "demand_uncovered",
                             "population", "pop_60plus", "pop_0_17", "units", "added_covered", "rank", "capacity",
-                            "covered_before", "covered_after", "people_change", "sites_added", "visit_demand")},
+                            "covered_before", "covered_after", "people_change", "sites_added", "visit_demand",
+                            "total", "placed", "on_buildings", "on_roads", "outside", "moved_by_cap")},
     **{c: "0.000000" for c in ("lon", "lat", "lon_gcj02", "lat_gcj02", "lon_bd09", "lat_bd09")},
     **{c: "0.0" for c in ("max_minutes", "speed_kmh", "snap_m", "travel_minutes", "mean_minutes")},
 }
