@@ -138,7 +138,8 @@ def test_analysis_files_are_the_contract_and_deterministic(sample, tmp_path):
                                    map_page="<!doctype html><p>map</p>")
     assert files["summary.csv"].decode("utf-8-sig").splitlines()[0] == ("category,tier,label,facilities,demand group,"
                                                                         "demand total,demand covered,uncovered,"
-                                                                        "coverage,minutes,speed (km/h)")
+                                                                        "coverage,minutes,travel mode,"
+                                                                        "speed (km/h; blank = by road class)")
     zh = analysis_files(sample.report, inputs=sample.inputs, lang="zh", service_areas=sample.service_areas)
     assert zh["summary.csv"].decode("utf-8-sig").startswith("类别,层级,名称,设施数,服务人群,服务人口,覆盖人口")
     assert "map.html" not in zh

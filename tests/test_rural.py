@@ -354,6 +354,10 @@ def test_county_delivery_and_visits_in_workbook_report_and_map(county):
     d, h = summary["delivery"], summary["home_visits"]
     assert f"{d['points']} 个助餐点中 {d['within_limit']} 个" in text
     assert f"{h['demand_total']:,.0f} 名需上门探访的老人中 {h['demand_within']:,.0f} 名" in text
+    overview = list(book["总览"].iter_rows(values_only=True))
+    modes = {(r[0], r[1]): r[10] for r in overview[1:]}  # each tier's travel mode, in words
+    assert modes[("elderly", "centre")] == "电动自行车/三轮车" and modes[("elderly", "county")] == "驾车/公交（道路）"
+    assert modes[("elderly", "station")] == "步行" and overview[0][10] == "出行方式"
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "送餐配送（中央厨房→助餐点）" in page
     for name in delivery["meal_point"]:

@@ -52,7 +52,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "header.coverage": ("覆盖率", "coverage"),  # a share 0–1
     "header.coverage_pct": ("覆盖率(%)", "coverage (%)"),  # the same in percent
     "header.minutes": ("时间阈值(分钟)", "minutes"),
-    "header.speed_kmh": ("步速(km/h)", "speed (km/h)"),
+    "header.speed_kmh": ("速度(km/h，空=按道路等级)", "speed (km/h; blank = by road class)"),
+    "header.mode": ("出行方式", "travel mode"),
+    "mode.walk": ("步行", "walk"),
+    "mode.bike": ("自行车", "bicycle"),
+    "mode.ebike": ("电动自行车/三轮车", "e-bike / e-tricycle"),
+    "mode.drive": ("驾车/公交（道路）", "car / bus (roads)"),
     "header.rule": ("规则", "rule"),
     "header.zone": ("人口分区", "zone"),
     "header.total": ("总人口", "total"),

@@ -27,7 +27,7 @@ __all__ = ["FACILITY_COLUMNS", "GAP_COLUMNS", "SUGGESTION_COLUMNS", "SUMMARY_COL
 
 #: Columns of summary.csv/xlsx (headers by `circles.outputs.labels.header`).
 SUMMARY_COLUMNS = ("category", "tier", "label", "facilities", "demand_column", "demand_total", "demand_covered",
-                   "uncovered", "coverage", "minutes", "speed_kmh")
+                   "uncovered", "coverage", "minutes", "mode", "speed_kmh")
 #: Columns of the suggested sites' table: coordinates in WGS84, GCJ-02 (Amap, Tencent) and BD-09 (Baidu).
 SUGGESTION_COLUMNS = ("rank", "category", "label", "tier", "name", "added_covered", "coverage_before",
                       "coverage_after", "lon", "lat", "lon_gcj02", "lat_gcj02", "lon_bd09", "lat_bd09")
@@ -187,13 +187,14 @@ def overview_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:
     zh = check_lang(lang) == "zh"
     rows = []
     for c in report.categories:
+        modes = "/".join(dict.fromkeys(label(f"mode.{t.mode}", lang) for t in c.tiers))
         rows.append((c.category, "", c.label_zh if zh else c.label_en, c.facilities, c.demand_column,
                      c.demand_total, c.demand_covered, c.demand_total - c.demand_covered, round(c.coverage, 4),
-                     c.minutes, c.speed_kmh))
+                     c.minutes, modes, c.speed_kmh))
         for t in c.tiers:
             rows.append((c.category, t.tier, t.label_zh if zh else t.label_en, t.facilities, c.demand_column,
                          t.demand_total, t.demand_covered, t.demand_total - t.demand_covered,
-                         round(t.coverage, 4), t.minutes, t.speed_kmh))
+                         round(t.coverage, 4), t.minutes, label(f"mode.{t.mode}", lang), t.speed_kmh))
     return pd.DataFrame.from_records(rows, columns=list(SUMMARY_COLUMNS))
 
 
