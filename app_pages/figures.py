@@ -34,6 +34,12 @@ else:
         st.subheader(ui.t("rules"))
         st.dataframe(rules, hide_index=True, width="stretch")
 
+dropped = sup.dropped_figures(result.inputs, lang=ui.lang())
+if dropped is not None:  # rows of the ledger or the population file the run did not use, by row and name
+    st.subheader(ui.t("dropped"))
+    st.warning(ui.t("dropped_help", n=len(dropped)))
+    st.dataframe(dropped, hide_index=True, width="stretch")
+
 zones = sup.zone_figures(result.inputs, lang=ui.lang())
 if zones is not None:
     st.subheader(ui.t("zones"))

@@ -140,6 +140,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "per_district": ("分街道/乡镇覆盖", "Coverage per district"),
     "rules": ("规则检查", "Rule checks"),
     "equity": ("一站式与公平性", "One-stop access and equity"),
+    "dropped": ("未使用的数据行", "Rows not used"),
+    "dropped_help": ("{n} 行数据未被使用（见下表的行号、名称和原因），修正后重新上传。",
+                     "{n} rows were not used (row, name and reason below); fix them and upload again."),
     "zones": ("各分区人口的分配", "Where each zone's population went"),
     "zones_help": ("分区人口只按其面积在数据范围内的比例分配；其余人口在数据范围外，未计入覆盖率。",
                    "A zone's people are placed only by the share of its area inside the data; the rest lie outside "

@@ -27,7 +27,7 @@ import pandas as pd
 
 from circles.errors import CirclesError
 from circles.outputs.labels import LANGS, group_label, header, label, yes_no
-from circles.outputs.tables import equity_table, rule_citation, zone_table
+from circles.outputs.tables import dropped_table, equity_table, rule_citation, zone_table
 
 __all__ = [
     "DEMAND_GROUPS", "MAP_DETAIL", "MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "code_fingerprint", "coverage_figures",
@@ -246,6 +246,14 @@ def _shown(frame: pd.DataFrame, lang: str, *, percent: Sequence[str] = ()) -> pd
     """Headers in `lang` (`circles.outputs.labels.header`); shares shown in percent get a "(%)" header."""
     names = {c: header(c, lang) + ("(%)" if c in percent else "") for c in frame.columns}
     return frame.rename(columns=names)
+
+
+def dropped_figures(inputs, *, lang: str) -> pd.DataFrame | None:
+    """The input rows the run did not use (`circles.outputs.tables.dropped_table`, the workbook's 未使用的行), headers
+    in `lang`; None when every row was used."""
+    _lang(lang)
+    table = dropped_table(inputs or {}, lang)
+    return None if table is None else _shown(table.astype({"row": object}).fillna("–"), lang)
 
 
 def zone_figures(inputs, *, lang: str) -> pd.DataFrame | None:

@@ -376,6 +376,28 @@ def test_data_page_ledger_upload_is_checked_and_used():
     assert "up_facilities" not in at.session_state
 
 
+def test_rows_not_used_are_listed_by_row_and_name():
+    """A ledger with two rows the run cannot use: the figures page and the downloaded workbook list both."""
+    import openpyxl
+
+    ledger = make_sample().facilities.astype({"lon": object})
+    ledger.loc[3, ["lon", "lat"]] = None
+    ledger.loc[7, "lon"] = "东经116度"
+    at = _app("data")
+    at.file_uploader(key="w_up_facilities_0").set_value(
+        ("台账.csv", ledger.to_csv(index=False).encode("utf-8-sig"), "text/csv")).run()
+    at.radio(key="cfg_coords").set_value("wgs84").run()
+    at.switch_page(PAGE.format("figures")).run()
+    _no_failure(at)
+    dropped = next(d.value for d in at.dataframe if "行号" in d.value.columns)
+    assert list(dropped["行号"]) == [5, 9] and list(dropped["名称"]) == [ledger.loc[3, "name"], ledger.loc[7, "name"]]
+    assert any("2 行数据未被使用" in w.value for w in at.warning)
+    stored = at.session_state["up_facilities"]
+    files = app_services().downloads(RunOptions(sample=True, facilities=stored, coords="wgs84"), (), "zh")
+    sheet = openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))["未使用的行"]
+    assert [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)] == [5, 9]
+
+
 def test_undecided_coordinates_are_asked_for_and_remembered():
     """A small ledger inside China whose coordinate system the data cannot tell: the app asks, with the evidence."""
     rows = make_sample().facilities.head(6).to_csv(index=False).encode("utf-8-sig")

@@ -90,11 +90,16 @@ def chromium(tmp_path):
 def _shot(page, folder: Path, name: str, *, element: str | None = None) -> Path:
     """A screenshot of the page's view (Streamlit scrolls inside the page), or of one element scrolled into view."""
     path = folder / name
-    for _ in range(30):  # a map redrawn by a rerun is blank for a moment (its tiles and layers are being drawn)
-        if element is not None:
-            page.locator(element).last.screenshot(path=str(path))
-        else:
-            page.screenshot(path=str(path))
+    error = browser.sync_api().Error
+    for _ in range(30):  # a map redrawn by a rerun is replaced or blank for a moment: try again
+        try:
+            if element is not None:
+                page.locator(element).last.screenshot(path=str(path), timeout=10_000)
+            else:
+                page.screenshot(path=str(path))
+        except error:
+            page.wait_for_timeout(1000)
+            continue
         if path.stat().st_size > 30_000:
             break
         page.wait_for_timeout(1000)

@@ -15,9 +15,9 @@ from circles.outputs.files import FileData, write_run
 from circles.outputs.geojson import areas_geojson, gaps_geojson, json_bytes
 from circles.outputs.labels import check_lang, group_label, yes_no
 from circles.outputs.safety import csv_bytes
-from circles.outputs.tables import (access_table, added_site_table, equity_table, facility_table, gap_table,
-                                    overview_table, suggestion_table, suggestions_dict, summary_dict, summary_table,
-                                    zone_table)
+from circles.outputs.tables import (access_table, added_site_table, dropped_table, equity_table, facility_table,
+                                    gap_table, overview_table, suggestion_table, suggestions_dict, summary_dict,
+                                    summary_table, zone_table)
 from circles.outputs.workbook import district_sheet_table, rule_sheet_table, sheet, workbook_bytes
 
 __all__ = ["analysis_files", "result_files", "summary_workbook", "write_analysis"]
@@ -42,7 +42,7 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
         out without them.
     inputs
         summary.json's ``inputs``: zones spread onto buildings give the 人口分配 sheet (what each
-        zone placed inside the data and what lies outside it).
+        zone placed inside the data and what lies outside it); rows not used give 未使用的行.
     suggestions
         The suggested sites (`circles.outputs.tables.suggestion_table`); no sheet when empty.
     districts, district_col
@@ -78,6 +78,9 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
     zones = zone_table(inputs or {})
     if zones is not None:
         sheets.append(sheet("zones", zones, lang))
+    dropped = dropped_table(inputs or {}, lang)
+    if dropped is not None:
+        sheets.append(sheet("dropped", dropped, lang))
     sheets.extend(extra_sheets)
     return workbook_bytes(sheets)
 

@@ -60,6 +60,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "mode.drive": ("驾车/公交（道路）", "car / bus (roads)"),
     "header.rule": ("规则", "rule"),
     "header.zone": ("人口分区", "zone"),
+    "header.input": ("输入文件", "input"),
+    "header.row": ("行号", "row"),
     "header.total": ("总人口", "total"),
     "header.placed": ("已分配（数据范围内）", "placed (inside the data)"),
     "header.on_buildings": ("分配到建筑", "on buildings"),
@@ -137,6 +139,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     # ---------------------------------------------------------------- worksheet names (at most 31 characters)
     "table.one_stop": ("一站式（全部类别）", "one-stop (every category)"),
+    "table.input_facilities": ("设施台账", "facility ledger"),
+    "table.input_population": ("人口数据", "population"),
     "sheet.summary": ("总览", "overview"),
     "sheet.districts": ("分街道", "districts"),
     "sheet.batch": ("分街道", "districts"),
@@ -146,6 +150,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sheet.rules": ("规则检查", "rule checks"),
     "sheet.equity": ("一站式与公平", "one-stop and equity"),
     "sheet.zones": ("人口分配", "population by zone"),
+    "sheet.dropped": ("未使用的行", "rows not used"),
     "sheet.delivery": ("送餐配送", "meal delivery"),
     "sheet.home_visits": ("上门探访", "home visits"),
     # ---------------------------------------------------------------- words in table cells

@@ -88,6 +88,21 @@ def summary_dict(report: CoverageReport, inputs: Mapping[str, Any]) -> dict[str,
     return json_ready(out)
 
 
+def dropped_table(inputs: Mapping[str, Any], lang: str = "zh") -> pd.DataFrame | None:
+    """The input rows a run did not use (summary.json ``inputs.facilities_dropped``, ``population_dropped``), or None.
+
+    One row per row not used: which input, the spreadsheet row, the name on it and the reason in
+    `lang` — the list a clerk fixes and sends back.
+    """
+    check_lang(lang)
+    rows = []
+    for key, what in (("facilities_dropped", "facilities"), ("population_dropped", "population")):
+        for d in inputs.get(key) or ():
+            rows.append({"input": label(f"table.input_{what}", lang), "row": d.get("row"), "name": d.get("name"),
+                         "reason": d.get(f"reason_{lang}") or d.get("reason")})
+    return pd.DataFrame(rows, columns=["input", "row", "name", "reason"]) if rows else None
+
+
 def zone_table(inputs: Mapping[str, Any]) -> pd.DataFrame | None:
     """Where each zone's population went (``inputs["population_zones"]`` of summary.json), or None without zones.
 
