@@ -219,6 +219,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "map.streets": ("道路", "Streets"),
     "map.layers": ("图层", "Layers"),
     "map.group_general": ("道路、边界与站点", "Streets, borders, sites"),
+    "map.group_outreach": ("一站式、送餐与探访", "One-stop, meal delivery, home visits"),
     "map.basemaps": ("底图（需联网）", "Basemaps (online)"),
     "map.base_none": ("无底图（离线）", "None (offline)"),
     "map.base_osm": ("OpenStreetMap", "OpenStreetMap"),

@@ -18,7 +18,7 @@ from circles.coverage import CoverageReport
 from circles.errors import InputError
 from circles.outputs.labels import OSM_ATTRIBUTION, check_lang, label
 from circles.outputs.map.elements import Header, LayerPanel, Legend, Page, Runtime, Script
-from circles.outputs.map.layers import (Caps, MapContext, add_category_layers, add_district_layer,
+from circles.outputs.map.layers import (OUTREACH, Caps, MapContext, add_category_layers, add_district_layer,
                                         add_one_stop_layer, add_other_facilities, add_outreach_layers,
                                         add_streets_layer,
                                         add_suggestion_layer)
@@ -221,6 +221,8 @@ def _layer_panel(ctx: MapContext, bases: list[dict[str, Any]], start: int, base_
         title = html_format('{swatch}{name} <b class="circles-share">{share}</b>', swatch=swatch(ctx.colours[
             res.category]), name=name_of(res, lang), share=f"{100.0 * res.coverage:.1f}%")
         groups.append({"id": res.category, "title": str(title), "open": res.category in shown and not compact})
+    if any(getattr(c, "circles_group", None) == OUTREACH for c in ctx.m._children.values()):
+        groups.append({"id": OUTREACH, "title": str(html_text(label("map.group_outreach", lang))), "open": False})
     overlays = [(child, child.layer_name, getattr(child, "circles_group", None))
                 for child in ctx.m._children.values() if isinstance(child, folium.FeatureGroup)]
     return LayerPanel(overlays=overlays, groups=groups, basemaps=bases, start=start,

@@ -41,6 +41,8 @@ __all__ = ["AGGREGATE_UNITS_ABOVE", "GENERAL", "Caps", "MapContext", "add_catego
 
 #: The layer group of the streets, district borders, other facilities and suggested sites.
 GENERAL = "general"
+#: The layer group of one-stop access, meal delivery and home visits (folded on opening).
+OUTREACH = "outreach"
 #: Uncovered residents beyond this many per category are merged on a grid (a map of a city stays light).
 AGGREGATE_UNITS_ABOVE = 3000
 
@@ -515,7 +517,7 @@ def add_one_stop_layer(ctx: MapContext) -> None:
     renderer = _canvas(ctx, "circles-units", len(units))
     if renderer is not None:
         marker["renderer"] = renderer
-    group = add_layer(ctx, name, swatch(ONE_STOP_COLOUR, border="#7f3b08"), show=False)
+    group = add_layer(ctx, name, swatch(ONE_STOP_COLOUR, border="#7f3b08"), show=False, group=OUTREACH)
     x, y = shapely.get_x(units.geometry.values), shapely.get_y(units.geometry.values)
     GeoJsonLayer(point_features(x, y, props), point=("circle", marker)).add_to(group)
 
@@ -543,7 +545,7 @@ def add_outreach_layers(ctx: MapContext, outreach: Any) -> None:
                 for r in links.itertuples(index=False)]
         styles = [{"color": DELIVERY_COLOUR if ok else GAP_COLOUR, "dashArray": None if ok else "6 4"}
                   for ok in links["ok"].to_numpy(bool)]
-        group = add_layer(ctx, label("map.delivery_links", lang), swatch(DELIVERY_COLOUR, "line"))
+        group = add_layer(ctx, label("map.delivery_links", lang), swatch(DELIVERY_COLOUR, "line"), group=OUTREACH)
         GeoJsonLayer(features(links.geometry.values, {"tip": tips, "style": styles}), pane="circles-facilities",
                      weight=2, opacity=0.85).add_to(group)
         gaps = delivery.gaps()
@@ -552,7 +554,8 @@ def add_outreach_layers(ctx: MapContext, outreach: Any) -> None:
                                        ctx.text("map.delivery_gap_tip", reason=reason_text(r.reason, lang),
                                                 minutes="–" if pd.isna(r.minutes) else f"{float(r.minutes):.1f}")])
                     for r in gaps.itertuples(index=False)]
-            group = add_layer(ctx, label("map.delivery_gaps", lang), swatch(GAP_COLOUR, border=DELIVERY_COLOUR))
+            group = add_layer(ctx, label("map.delivery_gaps", lang), swatch(GAP_COLOUR, border=DELIVERY_COLOUR),
+                              group=OUTREACH)
             GeoJsonLayer(point_features(gaps.geometry.x, gaps.geometry.y, {"tip": tips}), pane="circles-facilities",
                          point=("circle", {"radius": 7, "color": DELIVERY_COLOUR, "weight": 2,
                                            "fillColor": GAP_COLOUR, "fillOpacity": 0.9})).add_to(group)
@@ -566,7 +569,7 @@ def add_outreach_layers(ctx: MapContext, outreach: Any) -> None:
                     for r in gaps.itertuples(index=False)]
             radius = np.clip(3.0 + 1.5 * np.sqrt(np.maximum(people, 0.0)), 3.0, 18.0)
             styles = [{"radius": float(x)} for x in radius]
-            group = add_layer(ctx, label("map.visit_gaps", lang), swatch(VISIT_COLOUR), show=False)
+            group = add_layer(ctx, label("map.visit_gaps", lang), swatch(VISIT_COLOUR), show=False, group=OUTREACH)
             GeoJsonLayer(point_features(gaps["lon"], gaps["lat"], {"tip": tips, "style": styles}),
                          pane="circles-units", point=("circle", {"radius": 5, "color": VISIT_COLOUR, "weight": 1,
                                                                  "fillColor": VISIT_COLOUR, "fillOpacity": 0.6})

@@ -62,12 +62,13 @@ def legend_html(report: Any, colours: Mapping[str, str], lang: str, *, note: str
     out.extend(f'<div class="circles-row">{s}</div>' for s in _symbols(lang, has_sites=has_sites,
                                                                         has_districts=has_districts,
                                                                         has_areas=has_areas, has_streets=has_streets))
-    out.append("</details>")
-    out.extend(html_format('<div class="circles-row circles-note">{line}</div>', line=line) for line in caps)
+    # the sources (also in the attribution line) fold with the symbols, so the open legend stays small
     out.append(html_format('<div class="circles-row circles-small">{t}</div>', t=label("map.roads", lang)))
     if population_source:
         out.append(html_format('<div class="circles-row circles-small">{t}</div>',
                                t=label("map.population_source", lang, source=population_source)))
+    out.append("</details>")
+    out.extend(html_format('<div class="circles-row circles-note">{line}</div>', line=line) for line in caps)
     out.append("</details>")
     return Html("\n".join(out))
 
