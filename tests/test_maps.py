@@ -342,7 +342,7 @@ def test_map_reads_offline_in_headless_chromium(sample, tmp_path, lang):
         assert page.locator("path.circles-gap-0").count() > 0 and page.locator(".circles-district-label").count() == 3
         # the groups fold: the second category's layers are hidden until its group opens
         groups = page.locator("details.circles-group")
-        assert groups.count() == 1 + len(report.categories)
+        assert groups.count() == 2 + len(report.categories)  # general, one per category, one-stop and outreach
         assert groups.nth(1).get_attribute("open") is not None and groups.nth(2).get_attribute("open") is None
         page.locator(".circles-layers-head").click()
         folded, _ = browser.control_share(page, 1280, 800)
