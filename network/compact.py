@@ -14,6 +14,9 @@ from scipy import sparse
 from network.errors import NetworkError
 from network.modes import MODES
 
+#: Longest part of a segment in the snapping index (metres): see `CompactNetwork._segment_index`.
+SNAP_PIECE_M = 50.0
+
 if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `import network` stays light
     import pyproj
     from scipy.spatial import cKDTree
@@ -260,16 +263,27 @@ class CompactNetwork:
         return shapely.linestrings(coords, indices=idx)
 
     @cached_property
-    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
-        """Every straight piece of every edge: its edge, its start offset along the edge, and an STRtree."""
-        seg_start, seg_edge, seg_offset = self._seg_arrays
-        lines = shapely.linestrings(
-            np.stack([
-                np.column_stack([self.geom_x[seg_start], self.geom_y[seg_start]]),
-                np.column_stack([self.geom_x[seg_start + 1], self.geom_y[seg_start + 1]]),
-            ], axis=1)
-        )
-        return seg_start, seg_edge, seg_offset, shapely.STRtree(lines)
+    def _segment_index(self) -> tuple[Any, np.ndarray, float]:
+        """Every straight piece of every edge cut into parts of at most `SNAP_PIECE_M`, indexed by their midpoints.
+
+        A KD-tree of the parts' midpoints, each part's segment, and the largest half-length of a
+        part: the nearest segment to a point lies among the parts whose midpoint is within (the
+        distance to the nearest midpoint + that half-length). Arrays only (about a tenth of the
+        memory of an STRtree of shapely segments on Porto).
+        """
+        from scipy.spatial import cKDTree
+
+        seg_start = self._seg_arrays[0]
+        ax, ay = self.geom_x[seg_start], self.geom_y[seg_start]
+        dx, dy = self.geom_x[seg_start + 1] - ax, self.geom_y[seg_start + 1] - ay
+        seg_len = np.hypot(dx, dy)
+        parts = np.maximum(1, np.ceil(seg_len / SNAP_PIECE_M)).astype(np.int64)
+        part_seg = np.repeat(np.arange(len(seg_start), dtype=np.int64), parts)
+        k = np.arange(len(part_seg)) - np.repeat(np.cumsum(parts) - parts, parts)
+        f = (k + 0.5) / parts[part_seg]
+        mid = np.column_stack([ax[part_seg] + f * dx[part_seg], ay[part_seg] + f * dy[part_seg]])
+        half = float(np.max(seg_len / parts) / 2.0) if len(parts) else 0.0
+        return cKDTree(mid), part_seg, half
 
     @cached_property
     def node_edges(self) -> tuple[np.ndarray, np.ndarray]:
@@ -282,6 +296,10 @@ class CompactNetwork:
     @cached_property
     def _sample_cache(self) -> dict[float, EdgeSamples]:
         return {}
+
+    def forget_samples(self) -> None:
+        """Drop the cached `edge_samples` (tens of MB on a city): a caller done drawing gives the memory back."""
+        self._sample_cache.clear()
 
     def edge_samples(self, step_m: float) -> EdgeSamples:
         """Points along every edge's geometry at most `step_m` metres apart, both ends included.
@@ -399,12 +417,8 @@ class CompactNetwork:
             return Snap(e.astype(np.int64), e, e, e, e, e, e.astype(bool), max_distance_m)
         if not np.all(np.isfinite(x) & np.isfinite(y)):
             raise NetworkError("snap: some points have missing or infinite coordinates; drop or fix them first")
-        seg_start, seg_edge, seg_offset, tree = self._segments
-        pts = shapely.points(x, y)
-        (pi, si), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-        # query_nearest returns one pair per point in input order when all_matches is False
-        order = np.argsort(pi, kind="stable")
-        pi, si, dist = pi[order], si[order], dist[order]
+        seg_start, seg_edge, seg_offset = self._seg_arrays
+        si = self._nearest_segments(x, y)
         s = seg_start[si]
         ax, ay = self.geom_x[s], self.geom_y[s]
         bx, by = self.geom_x[s + 1], self.geom_y[s + 1]
@@ -420,6 +434,39 @@ class CompactNetwork:
         distance = np.hypot(x - px, y - py)
         return Snap(edge=edge.astype(np.int64), offset_m=offset, fraction=fraction, distance_m=distance,
                     x=px, y=py, off_network=distance > max_distance_m, max_distance_m=float(max_distance_m))
+
+    def _nearest_segments(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Index of the nearest straight piece to each point (exact; on a tie the lowest index)."""
+        tree, part_seg, half = self._segment_index
+        seg_start = self._seg_arrays[0]
+        pts = np.column_stack([x, y])
+        k = min(16, tree.n)
+        dk, ik = tree.query(pts, k=k)
+        dk, ik = dk.reshape(len(x), k), ik.reshape(len(x), k)
+        radius = dk[:, 0] + half + 1e-6 * (1.0 + dk[:, 0])
+        inside = dk <= radius[:, None]
+        more = np.flatnonzero(inside[:, -1]) if k < tree.n else np.zeros(0, np.int64)  # maybe beyond the k nearest
+        inside[more] = False
+        point, col = np.nonzero(inside)
+        parts = [ik[point, col]]
+        points = [point]
+        if len(more):
+            found = tree.query_ball_point(pts[more], radius[more], return_sorted=False)
+            counts = np.fromiter((len(c) for c in found), dtype=np.int64, count=len(found))
+            points.append(np.repeat(more, counts))
+            parts.append(np.concatenate([np.asarray(c, dtype=np.int64) for c in found]))
+        point = np.concatenate(points)
+        seg = part_seg[np.concatenate(parts)]
+        s = seg_start[seg]
+        ax, ay = self.geom_x[s], self.geom_y[s]
+        dx, dy = self.geom_x[s + 1] - ax, self.geom_y[s + 1] - ay
+        len2 = dx * dx + dy * dy
+        t = np.clip(np.where(len2 > 0, ((x[point] - ax) * dx + (y[point] - ay) * dy) / np.where(len2 > 0, len2, 1.0),
+                             0.0), 0.0, 1.0)
+        dist = np.hypot(x[point] - (ax + t * dx), y[point] - (ay + t * dy))
+        order = np.lexsort((seg, dist, point))  # by point, then distance, then segment
+        first = np.flatnonzero(np.r_[True, point[order][1:] != point[order][:-1]])
+        return seg[order][first]
 
     # ------------------------------------------------------------- summaries
     def summary(self) -> dict[str, Any]:

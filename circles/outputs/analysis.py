@@ -197,6 +197,7 @@ def result_files(result: Any, *, report: bool | None = None,
     """
     import time
 
+    from circles.memory import release_memory
     from circles.outputs.outreach import outreach_files, outreach_sheets
 
     outreach = result.outreach()
@@ -209,6 +210,7 @@ def result_files(result: Any, *, report: bool | None = None,
         from circles.outputs.map import analysis_map, map_html
 
         page = map_html(analysis_map(result))
+        release_memory()  # the map's layers are text now
     seconds["map"] = time.perf_counter() - clock
     suggestions: Any = result.suggestions
     if not suggestions and result.added_sites is not None:
@@ -224,6 +226,7 @@ def result_files(result: Any, *, report: bool | None = None,
         from circles.outputs.report import analysis_report
 
         docx = analysis_report(result, extra=extra_summary)
+        release_memory()  # the pictures are PNG bytes now
     seconds["report"] = time.perf_counter() - clock
     clock = time.perf_counter()
     files = analysis_files(result.report, inputs=result.inputs, lang=result.lang,

@@ -173,6 +173,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "map.suggestions": ("建议新增站点", "Suggested new sites"),
     "map.one_stop": ("未能一站式可达的居民点（缺少某类设施）", "Residents without one-stop access"),
     "map.one_stop_no": ("{n} 人；时限内缺：{missing}", "{n} residents; out of reach: {missing}"),
+    "map.one_stop_cell": ("{n} 人（{units} 个居民点，{cell} 米网格）；时限内最多缺 {k} 类设施",
+                          "{n} residents ({units} units, {cell} m cell); up to {k} services out of reach"),
     "map.delivery_links": ("送餐配送（中央厨房→助餐点）", "Meal delivery (kitchen → meal point)"),
     "map.delivery_gaps": ("配送范围外的助餐点", "Meal points beyond delivery reach"),
     "map.visit_gaps": ("上门探访范围外的居民点", "Homes beyond home-visit reach"),

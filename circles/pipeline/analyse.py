@@ -87,10 +87,12 @@ def analyse(prepared: Prepared, area: Area | None = None, *, progress: Progress 
     areas = None
     if not opts.figures_only:
         from circles.isochrones import drawing_record, report_service_areas
+        from circles.memory import release_memory
 
         say("service areas ...")
         with watch("areas"):
             areas = report_service_areas(report, nets)
+            release_memory()  # the grids are gone: their memory goes back before the map and the files
         record["service_areas"] = drawing_record(areas)
     with watch("suggest"):
         suggestions = _suggest(prepared, report, nets, geom, say)

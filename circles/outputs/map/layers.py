@@ -503,13 +503,24 @@ def add_one_stop_layer(ctx: MapContext) -> None:
     units = one_stop_units(ctx.report)
     name = label("map.one_stop", lang)
     units = units[~units["one_stop"].to_numpy(bool)].sort_values("population", ascending=False, kind="stable")
-    units = ctx.caps.cut(units, name)
+    units = units.assign(lon=shapely.get_x(units.geometry.values), lat=shapely.get_y(units.geometry.values),
+                         n_missing=len(ctx.report.categories) - units["reached"].to_numpy(int))
+    if len(units) > AGGREGATE_UNITS_ABOVE:  # merged on a grid, as the uncovered residents are
+        total = len(units)
+        units, cell_m = merge_units(units, "population", "n_missing", AGGREGATE_UNITS_ABOVE)
+        ctx.caps.lines.append(label("map.units_merged", lang, layer=name, total=f"{total:,}", cell=f"{cell_m:,.0f}",
+                                    shown=f"{len(units):,}"))
+        tips = [ctx.text("map.one_stop_cell", n=fmt_people(p), units=int(k), k=int(m), cell=f"{cell_m:,.0f}")
+                for p, k, m in zip(units["population"], units["units"], units["n_missing"])]
+    else:
+        tips = [ctx.text("map.one_stop_no", missing=m, n=fmt_people(p))
+                for m, p in zip(units[f"missing_{lang}"], units["population"])]
+    units = ctx.caps.cut(units.assign(tip=tips), name)
     people = units["population"].to_numpy(float)
     top = float(people.max()) if len(people) else 1.0
     lo, hi = UNIT_RADIUS_PX
     radius = lo + (hi - lo) * np.sqrt(np.clip(people, 0, None) / top) if top > 0 else np.full(len(units), lo)
-    tips = [ctx.text("map.one_stop_no", missing=m, n=fmt_people(p))
-            for m, p in zip(units[f"missing_{lang}"], people)]
+    tips = list(units["tip"])
     props = {"tip": tips, "style": [{"radius": r} for r in np.round(radius, 1).tolist()]}
     marker = folium.CircleMarker(radius=lo, color="#7f3b08", weight=1, fill_color=ONE_STOP_COLOUR,
                                  fill_opacity=0.7).options
@@ -518,8 +529,7 @@ def add_one_stop_layer(ctx: MapContext) -> None:
     if renderer is not None:
         marker["renderer"] = renderer
     group = add_layer(ctx, name, swatch(ONE_STOP_COLOUR, border="#7f3b08"), show=False, group=OUTREACH)
-    x, y = shapely.get_x(units.geometry.values), shapely.get_y(units.geometry.values)
-    GeoJsonLayer(point_features(x, y, props), point=("circle", marker)).add_to(group)
+    GeoJsonLayer(point_features(units["lon"], units["lat"], props), point=("circle", marker)).add_to(group)
 
 
 #: Meal delivery and home visits on the map (`add_outreach_layers`).
