@@ -111,3 +111,18 @@ def test_report_on_real_streets(tmp_path):
     gaps = [t for t in document.tables if t.rows[0].cells[1].text == "区划" and t.rows[0].cells[0].text == "排序"]
     assert gaps and all("街道" in row.cells[1].text or "镇" in row.cells[1].text or "乡" in row.cells[1].text
                         for t in gaps for row in t.rows[1:])
+
+
+def test_figures_only_report_has_no_map_pictures():
+    """--figures-only draws nothing: the report keeps its figures and tables, without the map pictures."""
+    import docx
+
+    from circles.options import RunOptions
+    from circles.pipeline import analyse, prepare
+
+    files = analyse(prepare(RunOptions(sample=True, figures_only=True))).files()
+    document = docx.Document(io.BytesIO(files["report.docx"]))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert "二、覆盖地图" not in headings and headings[1] == "二、分类别与层级覆盖"
+    assert len(document.inline_shapes) == 1  # the Lorenz curves only
+    assert "map.html" not in files

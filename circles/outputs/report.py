@@ -216,10 +216,12 @@ def analysis_report(result: Any, *, lang: str | None = None, date: dt.date | Non
     named = inputs.get("candidates") not in (None, "generated in gaps")
     sites = suggestion_table(result.suggestions, profile=report.profile, lang=lang, named=named) \
         if result.suggestions else None
-    doc.heading(label("report.h_maps", lang))
-    for cat, png in coverage_pictures(result, lang=lang, sites=sites).items():
-        res = report.category(cat)
-        doc.picture(png, label("report.map_caption", lang, n="{n}", cat=_name(res, lang), minutes=f"{res.minutes:g}"))
+    if result.service_areas is not None:  # --figures-only draws nothing: no map pictures either
+        doc.heading(label("report.h_maps", lang))
+        for cat, png in coverage_pictures(result, lang=lang, sites=sites).items():
+            res = report.category(cat)
+            doc.picture(png, label("report.map_caption", lang, n="{n}", cat=_name(res, lang),
+                                   minutes=f"{res.minutes:g}"))
     doc.heading(label("report.h_coverage", lang))
     overview = overview_table(report, lang)
     overview["demand_column"] = [group_label(g, lang) for g in overview["demand_column"]]
