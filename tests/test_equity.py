@@ -261,6 +261,12 @@ def test_one_stop_and_equity_in_the_workbook_report_and_map(tmp_path):
     assert f"一站式覆盖率：{100 * summary['one_stop']['coverage']:.1f}%" in text and "洛伦兹曲线" in text
     table = next(t for t in report.tables if t.rows[0].cells[3].text == "基尼系数（步行时间）")
     assert [r.cells[3].text for r in table.rows[2:]] == [f"{summary['equity'][c]['gini']:.3f}" for c in cats]
+    groups = list(openpyxl.load_workbook(io.BytesIO(files["summary.xlsx"]))["分人群"].iter_rows(min_row=2,
+                                                                                              values_only=True))
+    stated = [g for c in cats for g in summary["groups"][c].values()]
+    assert [r[1] for r in groups] == [g["label_zh"] for g in stated]
+    assert [r[5] for r in groups] == pytest.approx([g["coverage"] for g in stated], abs=1e-6)
+    assert [r[6] == "是" for r in groups] == [g["step_free"] for g in stated]
     page = files["map.html"].decode("utf-8")
     missing = summary["one_stop"]["demand_total"] - summary["one_stop"]["demand_covered"]
     assert "未能一站式可达的居民点" in page and missing > 0

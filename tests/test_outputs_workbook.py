@@ -55,7 +55,8 @@ def test_analyze_workbook_has_a_sheet_per_purpose(suggested, tmp_path):
     result = CliRunner().invoke(main, ["analyze", "--sample", "--suggest", "3", "--lang", "zh", "--out", str(out)])
     assert result.exit_code == 0, result.output
     book = _book((out / "summary.xlsx").read_bytes())
-    assert book.sheetnames == ["总览", "分街道", "缺口", "建议选址", "设施", "规则检查", "一站式与公平"]
+    assert book.sheetnames == ["总览", "分街道", "缺口", "建议选址", "设施", "规则检查", "分人群",
+                               "一站式与公平"]
     for ws in book.worksheets:
         assert ws.freeze_panes == "A2" and ws.auto_filter.ref, ws.title
         assert not any(str(c.value).isascii() for c in ws[1] if c.value), [c.value for c in ws[1]]  # Chinese headers
@@ -100,7 +101,7 @@ def test_suggestion_sheet_coordinates_for_amap_and_baidu(suggested, tmp_path):
 def test_english_workbook_and_the_batch_districts_workbook(suggested):
     english = _book(analyse(prepare(RunOptions(sample=True, lang="en"))).files()["summary.xlsx"])
     assert english.sheetnames == ["overview", "districts", "gaps", "facilities", "rule checks",
-                                  "one-stop and equity"]
+                                  "need groups", "one-stop and equity"]
     assert [c.value for c in english["gaps"][1]][:3] == ["category", "rank", "district"]
     table, rules = suggested.tables()
     book = _book(districts_workbook(table, "zh", rules, suggested.report.profile))

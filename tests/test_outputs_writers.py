@@ -144,7 +144,7 @@ def test_analysis_files_are_the_contract_and_deterministic(sample, tmp_path):
     assert zh["summary.csv"].decode("utf-8-sig").startswith("类别,层级,名称,设施数,服务人群,服务人口,覆盖人口")
     assert "map.html" not in zh
     assert openpyxl.load_workbook(io.BytesIO(zh["summary.xlsx"])).sheetnames == ["总览", "分街道", "缺口", "设施",
-                                                                                        "一站式与公平"]
+                                                                                        "分人群", "一站式与公平"]
     written = write_analysis(sample.report, tmp_path / "out", inputs=sample.inputs, lang="zh",
                              service_areas=sample.service_areas)
     assert [p.name for p in written] == list(zh)

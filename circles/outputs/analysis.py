@@ -16,7 +16,7 @@ from circles.outputs.geojson import areas_geojson, gaps_geojson, json_bytes
 from circles.outputs.labels import check_lang, group_label, yes_no
 from circles.outputs.safety import csv_bytes
 from circles.outputs.tables import (access_table, added_site_table, dropped_table, equity_table, facility_table,
-                                    gap_table, overview_table, suggestion_table, suggestions_dict, summary_dict,
+                                    gap_table, group_table, overview_table, suggestion_table, suggestions_dict, summary_dict,
                                     summary_table, zone_table)
 from circles.outputs.workbook import district_sheet_table, rule_sheet_table, sheet, workbook_bytes
 
@@ -73,6 +73,9 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
     sheets.append(sheet("facilities", _readable(facilities), lang))
     if rule_table is not None and len(rule_table):
         sheets.append(sheet("rules", rule_sheet_table(rule_table, lang, report.profile), lang))
+    groups = group_table(report, lang)
+    if len(groups):
+        sheets.append(sheet("groups", groups, lang))
     if len(report.categories) > 1:
         sheets.append(sheet("equity", equity_table(report, lang), lang))
     zones = zone_table(inputs or {})

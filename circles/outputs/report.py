@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from circles.outputs.labels import check_lang, group_label, header, label, status_label, yes_no
-from circles.outputs.tables import equity_table, gap_table, overview_table, rule_citation, suggestion_table
+from circles.outputs.tables import equity_table, gap_table, group_table, overview_table, rule_citation, suggestion_table
 from circles.outputs.workbook import COLUMN_FORMATS
 
 __all__ = ["GAPS_PER_CATEGORY", "analysis_report", "city_report", "report_area"]
@@ -226,6 +226,9 @@ def analysis_report(result: Any, *, lang: str | None = None, date: dt.date | Non
     overview = overview_table(report, lang)
     overview["demand_column"] = [group_label(g, lang) for g in overview["demand_column"]]
     doc.table(overview.drop(columns=["category", "tier", "speed_kmh"]), kinds={"minutes": None})
+    groups = group_table(report, lang)
+    if len(groups):  # need groups: 80+ and 失能 count only step-free facilities
+        doc.table(groups)
     districts, rules = result.tables()
     _districts_section(doc, districts)
     _rules_section(doc, rules, report.profile, "report.h_rules")

@@ -18,7 +18,7 @@ import shapely
 from circles.coords import wgs84_to_bd09, wgs84_to_gcj02
 from circles.coverage import CoverageReport, gap_areas
 from circles.outputs.geojson import POP_COLUMNS, json_ready
-from circles.outputs.labels import check_lang, group_label, header, label
+from circles.outputs.labels import check_lang, group_label, header, label, yes_no
 
 __all__ = ["FACILITY_COLUMNS", "GAP_COLUMNS", "SUGGESTION_COLUMNS", "SUMMARY_COLUMNS", "access_table",
            "added_site_table",
@@ -115,6 +115,19 @@ def zone_table(inputs: Mapping[str, Any]) -> pd.DataFrame | None:
     table = pd.DataFrame(list(zones))
     columns = ["zone", "total", "inside_share", "placed", "on_buildings", "on_roads", "outside", "moved_by_cap"]
     return table.reindex(columns=[c for c in columns if c in table])
+
+
+def group_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:
+    """Coverage per category and need group (60+, 80+, 失能 …): people, covered, the share, whether the group
+    needs step-free access (then only facilities passing the lift rule count) and the share estimated."""
+    zh = check_lang(lang) == "zh"
+    rows = [{"category": c.label_zh if zh else c.label_en, "group": g.label_zh if zh else g.label_en,
+             "demand_total": g.demand_total, "demand_covered": g.demand_covered,
+             "uncovered": g.demand_total - g.demand_covered, "coverage": g.coverage,
+             "step_free": yes_no(g.step_free, lang), "estimated_share": g.estimated}
+            for c in report.categories for g in c.groups]
+    return pd.DataFrame(rows, columns=["category", "group", "demand_total", "demand_covered", "uncovered", "coverage",
+                                       "step_free", "estimated_share"])
 
 
 def equity_table(report: CoverageReport, lang: str = "zh") -> pd.DataFrame:

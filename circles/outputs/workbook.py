@@ -53,7 +53,7 @@ FIXED_TIME = dt.datetime(2000, 1, 1)
 #: Excel number format of canonical columns: shares as percentages, people and counts whole, coordinates.
 COLUMN_FORMATS: Mapping[str, str] = {
     **{c: "0.0%" for c in ("coverage", "coverage_before", "coverage_after", "inside_share", "share",
-                           "zero_access_share")},
+                           "zero_access_share", "estimated_share")},
     "gini": "0.000",
     **{c: "#,##0" for c in ("facilities", "demand_total", "demand_covered", "uncovered", "demand_uncovered",
                             "population", "pop_60plus", "pop_0_17", "units", "added_covered", "rank", "capacity",
