@@ -44,7 +44,7 @@ GENERAL = "general"
 #: The layer group of one-stop access, meal delivery and home visits (folded on opening).
 OUTREACH = "outreach"
 #: Uncovered residents beyond this many per category are merged on a grid (a map of a city stays light).
-AGGREGATE_UNITS_ABOVE = 3000
+AGGREGATE_UNITS_ABOVE = 2000
 
 log = logging.getLogger(__name__)
 
