@@ -15,7 +15,9 @@ from network.errors import NetworkError
 from network.modes import MODES
 
 #: Longest part of a segment in the snapping index (metres): see `CompactNetwork._segment_index`.
-SNAP_PIECE_M = 50.0
+SNAP_PIECE_M = 25.0
+#: Nearest part midpoints looked at first; points with more parts in reach fall back to a ball query.
+SNAP_NEIGHBOURS = 8
 
 if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `import network` stays light
     import pyproj
@@ -440,7 +442,7 @@ class CompactNetwork:
         tree, part_seg, half = self._segment_index
         seg_start = self._seg_arrays[0]
         pts = np.column_stack([x, y])
-        k = min(16, tree.n)
+        k = min(SNAP_NEIGHBOURS, tree.n)
         dk, ik = tree.query(pts, k=k)
         dk, ik = dk.reshape(len(x), k), ik.reshape(len(x), k)
         radius = dk[:, 0] + half + 1e-6 * (1.0 + dk[:, 0])

@@ -131,6 +131,10 @@ def read_table(
     return _table_from_rows(rows, source_name=source_name, is_header=is_header or _looks_like_header)
 
 
+#: A cell that is a plain number (no total word or example can be one).
+_NUMBER_CELL = r"[-+]?[\d.,]*"
+
+
 def row_skip_reasons(table: pd.DataFrame) -> list[str | None]:
     """Why each row is not data: ``"blank"``, ``"total"``, ``"example"``, or None for a data row.
 
@@ -158,7 +162,8 @@ def row_skip_reasons(table: pd.DataFrame) -> list[str | None]:
                          index=table.index, dtype=object).astype(str)
         filled = (text != "").to_numpy()
         any_text |= filled
-        short = text.str.len().to_numpy() <= 12  # a total word (合计, 总计 ...) is a short cell
+        # a total word (合计, 总计 ...) is a short cell that is not a number
+        short = (text.str.len().to_numpy() <= 12) & ~text.str.fullmatch(_NUMBER_CELL).to_numpy(bool)
         if short.any():
             folded = (text[short].str.normalize("NFKC").str.lower().str.replace(r"\s+", "", regex=True)
                       .str.rstrip(":"))

@@ -259,9 +259,13 @@ def _coverage_picture(result: Any, category: str, lang: str, sites: pd.DataFrame
 def _units(ax, report, res, colour: str, handles: list, lang: str) -> None:
     from matplotlib.lines import Line2D
 
+    from circles.outputs.map.layers import AGGREGATE_UNITS_ABOVE, merge_units
+
     units = uncovered_units(report, res.category)
     if not len(units):
         return
+    if len(units) > AGGREGATE_UNITS_ABOVE:  # merged on a grid, as on the map
+        units, _ = merge_units(units, res.demand_column, f"minutes_{res.category}", AGGREGATE_UNITS_ABOVE)
     people = units[res.demand_column].to_numpy(float)
     size = 4 + 60 * np.sqrt(np.clip(people, 0, None) / max(float(people.max()), 1.0))
     ax.scatter(units["lon"], units["lat"], s=size, facecolor=colour, edgecolor=GAP_COLOUR, linewidth=0.5, alpha=0.6,

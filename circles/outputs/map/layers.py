@@ -348,10 +348,14 @@ def merge_units(units: pd.DataFrame, people_col: str, minutes_col: str, max_cell
     x = lon * METRES_PER_DEGREE * math.cos(math.radians(float(np.median(lat))))
     y = lat * METRES_PER_DEGREE
     cell = 100.0
-    while True:
-        key = pd.MultiIndex.from_arrays([np.floor(x / cell), np.floor(y / cell)])
-        codes, uniques = pd.factorize(key)
-        if len(uniques) <= max_cells:
+    while True:  # integer cell keys, numbered in order of first appearance
+        ix, iy = np.floor(x / cell).astype(np.int64), np.floor(y / cell).astype(np.int64)
+        ix -= ix.min() if len(ix) else 0
+        iy -= iy.min() if len(iy) else 0
+        key = ix * (int(iy.max()) + 1 if len(iy) else 1) + iy
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        if len(first) <= max_cells:
+            codes = np.argsort(np.argsort(first, kind="stable"), kind="stable")[inverse]
             break
         cell = round(cell * math.sqrt(2.0))
     people = units[people_col].to_numpy(float)
