@@ -8,6 +8,7 @@ then its ``_done.json`` marker (its rows and the fingerprint of its inputs) is w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOu
         "districts.geojson": json_bytes(collection),
         "summary_map.html": (districts_map_page(collection, profile, lang) if has_geometry
                              else "<!doctype html><p>no district geometry</p>").encode("utf-8"),
-        "errors.log": "".join(f"{o.name}\t{o.cause}\n" for o in failed).encode("utf-8"),
+        "errors.log": "".join(f"{_log_field(o.name)}\t{_log_field(o.cause)}\n" for o in failed).encode("utf-8"),
         "batch.json": json_bytes(json_ready(run, decimals=None)),
     }
     if report:
@@ -96,3 +97,18 @@ def write_combined(out: Path, table: pd.DataFrame, outcomes: Sequence[DistrictOu
 
         files["report.docx"] = city_report(table, districts, profile, lang=lang, rules=rules, area=area)
     return write_files(out, files)
+
+
+#: Tabs and every line break `str.splitlines` knows: they would split an errors.log line.
+_LOG_BREAKS = re.compile(r"[\t\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def _log_field(text: Any) -> str:
+    r"""`text` as one field of errors.log (``name<TAB>cause`` per line): tabs and line breaks become a space.
+
+    A district name typed with Alt+Enter in an Excel cell holds a line break.
+
+    >>> _log_field("空地\n（新区）\t甲")
+    '空地 （新区） 甲'
+    """
+    return _LOG_BREAKS.sub(" ", str(text))

@@ -161,6 +161,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "table.unassessed": ("类别未在配置中评估", "category not assessed by the profile"),
     "table.no_tier": ("未填层级，按{tier}计", "no tier given: counted as {tier}"),
     "table.same_place": ("与同类设施位置重复", "same place as another facility of the category"),
+    "table.not_used": ("未使用：第 {row} 行 {reason}", "not used: row {row}, {reason}"),
     "table.partial": ("部分在数据范围外", "partly outside the data"),
     "table.no_data": ("无数据", "no data"),
     # ---------------------------------------------------------------- the coverage map

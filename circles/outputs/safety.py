@@ -11,7 +11,10 @@ hold anything: ``<img src=x onerror=alert(1)>`` in a tooltip would run in the br
 - `cell_text` / `safe_frame` for every CSV and XLSX cell: text starting with ``=``, ``+``, ``-``,
   ``@``, a tab or a carriage return gets a leading ``'`` (the OWASP rule); numbers stay numbers;
   `csv_bytes` writes a table with that rule applied;
-- `script_json` for JSON text placed inside a ``<script>`` element.
+- `script_json` for JSON text placed inside a ``<script>`` element;
+- `xml_text` for text written into an XML document (report.docx, XLSX cells): the control characters
+  XML 1.0 cannot hold (``\\x1b`` of a terminal colour code, ``\\x07`` ...) are removed, so a name
+  carrying one cannot make the writer fail.
 
 Examples
 --------
@@ -24,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,10 +35,13 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FORMULA_STARTS", "Html", "cell_text", "csv_bytes", "html_format", "html_join", "html_text",
-           "safe_frame", "script_json"]
+           "safe_frame", "script_json", "xml_text"]
 
 #: A text cell starting with one of these is read as a formula (or DDE command) by spreadsheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+#: Characters XML 1.0 cannot hold: C0 controls but tab, LF and CR; lone surrogates; U+FFFE and U+FFFF.
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class Html(str):
@@ -92,6 +99,20 @@ def script_json(text: str) -> str:
     the script element or open a comment; the JSON value is unchanged.
     """
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+
+
+def xml_text(value: Any) -> Any:
+    r"""`value` without the characters XML 1.0 cannot hold (`XML_ILLEGAL`); non-text values are returned unchanged.
+
+    python-docx and lxml refuse such text with a ValueError, so a district or facility name with a
+    terminal colour code would stop report.docx; the visible text is kept.
+
+    >>> xml_text("\x1b[31m红\x07区\t1"), xml_text(3)
+    ('[31m红区\t1', 3)
+    """
+    if isinstance(value, str):
+        return XML_ILLEGAL.sub("", value)
+    return value
 
 
 def cell_text(value: Any) -> Any:

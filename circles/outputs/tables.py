@@ -365,12 +365,18 @@ def _districts_of(geoms: gpd.GeoSeries, districts: gpd.GeoDataFrame | None, col:
     return ["、".join(n for _, n in sorted(found[i])) if i in found else None for i in range(len(geom_arr))]
 
 
-def facility_table(report: CoverageReport, *, lang: str = "zh") -> pd.DataFrame:
+def facility_table(report: CoverageReport, *, lang: str = "zh",
+                   dropped: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
     """The facilities as read and placed (`FACILITY_COLUMNS`): category and tier in words, distance to the street.
 
     ``warnings`` says, per facility, what a planner should check: too far from the network to be
     counted, no tier given (counted as the category's lowest), the same place as another
     facility of the category, a category the profile does not assess.
+
+    `dropped` are the ledger rows the run did not use (summary.json ``inputs.facilities_dropped``:
+    `circles.inputs.DroppedRow.to_dict` records with ``row``, ``name``, ``reason_zh``,
+    ``reason_en``). They follow the facilities with their name and, in ``warnings``, the row and
+    why (``未使用：第 3 行 坐标为空``), so the table accounts for every row of the ledger.
     """
     zh = check_lang(lang) == "zh"
     fac = report.facilities
@@ -396,11 +402,17 @@ def facility_table(report: CoverageReport, *, lang: str = "zh") -> pd.DataFrame:
         if bool(dup.iloc[k]):
             notes.append(label("table.same_place", lang))
         warnings.append("；".join(notes) if zh else "; ".join(notes))
-    return pd.DataFrame({
+    used = pd.DataFrame({
         "name": col("name"), "category": category, "label": labels, "tier": tiers, "district": col("district"),
         "address": col("address"), "capacity": col("capacity", np.nan), "lon": np.round(lon, COORD_DECIMALS),
         "lat": np.round(lat, COORD_DECIMALS), "snap_m": np.round(np.asarray(snap, dtype=float), 1),
         "off_network": off, "warnings": warnings})[list(FACILITY_COLUMNS)]
+    reason = "reason_zh" if zh else "reason_en"
+    rows_not_used = [{"name": d.get("name") or None, "off_network": None,
+                      "warnings": label("table.not_used", lang, row=d["row"], reason=d[reason])} for d in dropped]
+    if not rows_not_used:
+        return used
+    return pd.concat([used, pd.DataFrame(rows_not_used, columns=list(FACILITY_COLUMNS))], ignore_index=True)
 
 
 def _tier_words(cat: Any, tier_id: Any, zh: bool) -> Any:
