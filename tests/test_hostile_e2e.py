@@ -378,8 +378,6 @@ def test_the_facilities_table_lists_the_rows_not_used_after_the_facilities(parti
                                   check_dtype=False)  # the facilities themselves are as before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: circles/outputs/analysis.py must pass inputs['facilities_dropped'] "
-                                       "to facility_table (the lead's file); remove this mark when it does")
 def test_the_workbooks_facilities_sheet_lists_the_rows_not_used(partial_ledger):
     book = openpyxl.load_workbook(partial_ledger["folder"] / "out" / "summary.xlsx")
     ws = book[sheet_name("facilities", "zh")]
@@ -580,8 +578,6 @@ def test_errors_log_keeps_one_line_per_failed_district_whatever_its_name(runs, t
     assert set(table["district"]) == set(names)  # the tables keep the names as given
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: circles/outputs/report.py must pass its text through "
-                                       "circles.outputs.safety.xml_text (the lead's file); remove this mark then")
 def test_names_with_terminal_control_codes_do_not_stop_the_report(runs, tmp_path):
     """``\\x1b[31m`` (a terminal colour) in district names: python-docx refused it with a ValueError, so analyze
     ended in a traceback and every batch district failed as 'unexpected ValueError'."""

@@ -68,7 +68,7 @@ def summary_workbook(report: CoverageReport, lang: str, district_table: pd.DataF
     if suggestions is not None and len(suggestions):
         shown = suggestions if suggestions["name"].notna().any() else suggestions.drop(columns="name")
         sheets.append(sheet("suggestions", _readable(shown), lang))
-    facilities = facility_table(report, lang=lang)
+    facilities = facility_table(report, lang=lang, dropped=(inputs or {}).get("facilities_dropped", ()))
     facilities["off_network"] = [yes_no(v, lang) for v in facilities["off_network"]]
     sheets.append(sheet("facilities", _readable(facilities), lang))
     if rule_table is not None and len(rule_table):

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from circles.outputs.labels import check_lang, group_label, header, label, status_label, yes_no
+from circles.outputs.safety import xml_text
 from circles.outputs.tables import equity_table, gap_table, group_table, overview_table, rule_citation, suggestion_table
 from circles.outputs.workbook import COLUMN_FORMATS
 
@@ -74,8 +75,8 @@ class _Doc:
         self.sections = 0
 
     def title(self, text: str, subtitle: str) -> None:
-        self.doc.add_heading(text, level=0)
-        self.doc.add_paragraph(subtitle)
+        self.doc.add_heading(xml_text(text), level=0)
+        self.doc.add_paragraph(xml_text(subtitle))
 
     def heading(self, text: str, level: int = 1) -> None:
         """A heading; a section's (level 1) is numbered in order (一、二、… / 1. 2. …), whatever the label says."""
@@ -84,16 +85,16 @@ class _Doc:
             bare = re.sub(r"^\s*(?:[一二三四五六七八九十]+、|\d+\.\s*)", "", text)
             n = self.sections
             text = f"{_ZH_NUMERALS[n] if n < len(_ZH_NUMERALS) else n}、{bare}" if self.lang == "zh" else f"{n}. {bare}"
-        self.doc.add_heading(text, level=level)
+        self.doc.add_heading(xml_text(text), level=level)
 
     def para(self, text: str, *, style: str | None = None, bold: bool = False) -> None:
         p = self.doc.add_paragraph(style=style)
-        run = p.add_run(text)
+        run = p.add_run(xml_text(text))
         run.bold = bold
 
     def bullets(self, lines: Sequence[str]) -> None:
         for line in lines:
-            self.doc.add_paragraph(line, style="List Bullet")
+            self.doc.add_paragraph(xml_text(line), style="List Bullet")
 
     def picture(self, png: bytes, caption: str) -> None:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -102,7 +103,7 @@ class _Doc:
         self.doc.add_picture(io.BytesIO(png), width=Cm(16))
         self.doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
         self.figures += 1
-        cap = self.doc.add_paragraph(caption.replace("{n}", str(self.figures)), style="Caption")
+        cap = self.doc.add_paragraph(xml_text(caption.replace("{n}", str(self.figures))), style="Caption")
         cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     def table(self, frame: pd.DataFrame, *, kinds: Mapping[str, str] | None = None) -> None:
@@ -118,7 +119,7 @@ class _Doc:
         table.style = "Table Grid"
         for k, c in enumerate(columns):
             cell = table.rows[0].cells[k]
-            cell.text = header(c, self.lang)
+            cell.text = xml_text(header(c, self.lang))
             shade = OxmlElement("w:shd")
             shade.set(qn("w:val"), "clear")
             shade.set(qn("w:fill"), "E7E6E6")
@@ -126,7 +127,7 @@ class _Doc:
         for i, values in enumerate(rows, start=1):
             cells = table.rows[i].cells
             for k, v in enumerate(values):
-                cells[k].text = v
+                cells[k].text = xml_text(v)
         for row in table.rows:
             for cell in row.cells:
                 for p in cell.paragraphs:
@@ -141,7 +142,7 @@ class _Doc:
         """The document as bytes: its properties and every zip entry dated `date` (the same day, the same bytes)."""
         when = dt.datetime(date.year, date.month, date.day)
         props = self.doc.core_properties
-        props.title, props.author, props.last_modified_by = title, "circles", "circles"
+        props.title, props.author, props.last_modified_by = xml_text(title), "circles", "circles"
         props.created = props.modified = props.last_printed = when
         props.revision = 1
         buf = io.BytesIO()
