@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `imp
 # ignore explicit zeros in sparse matrices, so zero-length edges get this instead.
 MIN_EDGE_TIME_S = 1e-6
 DEFAULT_SNAP_MAX_M = 200.0
+# Snapping: points along every straight piece at most this far apart in a KD-tree (`_snap_index`),
+# points snapped this many at a time (the candidate lists stay small)
+SNAP_POINT_STEP_M = 25.0
+SNAP_CHUNK = 100_000
+SNAP_NEIGHBOURS = 16  # tree points asked for per point; a ball holding more is asked for again
 
 
 @dataclass(frozen=True)
@@ -260,16 +265,27 @@ class CompactNetwork:
         return shapely.linestrings(coords, indices=idx)
 
     @cached_property
-    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
-        """Every straight piece of every edge: its edge, its start offset along the edge, and an STRtree."""
-        seg_start, seg_edge, seg_offset = self._seg_arrays
-        lines = shapely.linestrings(
-            np.stack([
-                np.column_stack([self.geom_x[seg_start], self.geom_y[seg_start]]),
-                np.column_stack([self.geom_x[seg_start + 1], self.geom_y[seg_start + 1]]),
-            ], axis=1)
-        )
-        return seg_start, seg_edge, seg_offset, shapely.STRtree(lines)
+    def _snap_index(self) -> tuple[cKDTree, np.ndarray, float]:
+        """A KD-tree of points along every straight piece of every edge, each point's piece, and the reach.
+
+        Each piece gets its two ends and evenly spaced points at most `SNAP_POINT_STEP_M` apart, so
+        every point of a piece lies within the returned half-spacing (metres) of one of that piece's
+        points. Plain arrays: a fraction of the memory of a tree of shapely segments.
+        """
+        from scipy.spatial import cKDTree
+
+        seg_start, _, _ = self._seg_arrays
+        x0, y0 = self.geom_x[seg_start], self.geom_y[seg_start]
+        dx, dy = self.geom_x[seg_start + 1] - x0, self.geom_y[seg_start + 1] - y0
+        seg_len = np.hypot(dx, dy)
+        gaps = np.maximum(1, np.ceil(seg_len / SNAP_POINT_STEP_M)).astype(np.int64)
+        count = gaps + 1  # both ends of the piece
+        seg = np.repeat(np.arange(len(seg_start), dtype=np.int32), count)
+        t = (np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)) / gaps[seg]
+        pts = np.column_stack([x0[seg] + t * dx[seg], y0[seg] + t * dy[seg]])
+        del t
+        half = float(np.max(seg_len / gaps, initial=0.0)) / 2.0
+        return cKDTree(pts, copy_data=False, balanced_tree=False), seg, half
 
     @cached_property
     def node_edges(self) -> tuple[np.ndarray, np.ndarray]:
@@ -399,12 +415,13 @@ class CompactNetwork:
             return Snap(e.astype(np.int64), e, e, e, e, e, e.astype(bool), max_distance_m)
         if not np.all(np.isfinite(x) & np.isfinite(y)):
             raise NetworkError("snap: some points have missing or infinite coordinates; drop or fix them first")
-        seg_start, seg_edge, seg_offset, tree = self._segments
-        pts = shapely.points(x, y)
-        (pi, si), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-        # query_nearest returns one pair per point in input order when all_matches is False
-        order = np.argsort(pi, kind="stable")
-        pi, si, dist = pi[order], si[order], dist[order]
+        seg_start, seg_edge, seg_offset = self._seg_arrays
+        # nearby points one after another (the tree's nodes stay in cache), in chunks (the candidates stay few)
+        order = np.lexsort((np.floor(x / 500.0), np.floor(y / 500.0)))
+        si = np.empty(n, dtype=np.int64)
+        for a in range(0, n, SNAP_CHUNK):
+            part = order[a:a + SNAP_CHUNK]
+            si[part] = self._nearest_pieces(x[part], y[part])
         s = seg_start[si]
         ax, ay = self.geom_x[s], self.geom_y[s]
         bx, by = self.geom_x[s + 1], self.geom_y[s + 1]
@@ -420,6 +437,50 @@ class CompactNetwork:
         distance = np.hypot(x - px, y - py)
         return Snap(edge=edge.astype(np.int64), offset_m=offset, fraction=fraction, distance_m=distance,
                     x=px, y=py, off_network=distance > max_distance_m, max_distance_m=float(max_distance_m))
+
+    def _nearest_pieces(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The straight piece nearest to each point (ties to the lowest piece), exactly.
+
+        The true nearest piece has a tree point within ``d + half`` of the query (``d`` the
+        distance to the nearest tree point, ``half`` the largest half-spacing of `_snap_index`),
+        so the pieces of the tree points in that ball hold it; their exact distances decide.
+        """
+        import itertools
+
+        tree, piece_of, half = self._snap_index
+        q = np.column_stack([x, y])
+        dist, idx = tree.query(q, k=SNAP_NEIGHBOURS)
+        dist, idx = dist.reshape(len(q), -1), idx.reshape(len(q), -1)
+        reach = dist[:, 0] + half * (1 + 1e-9) + 1e-9
+        inside = dist <= reach[:, None]
+        best = np.empty(len(q), dtype=np.int64)
+        few = np.flatnonzero(~inside[:, -1])
+        which, col = np.nonzero(inside[few])
+        best[few] = self._closest_piece(x[few], y[few], which, piece_of[idx[few][which, col]])
+        more = np.flatnonzero(inside[:, -1])  # the ball may hold more tree points than were asked for
+        if len(more):
+            near = tree.query_ball_point(q[more], reach[more], return_sorted=False)
+            lens = np.fromiter(map(len, near), np.int64, len(near))
+            point = np.fromiter(itertools.chain.from_iterable(near), np.int64, int(lens.sum()))
+            best[more] = self._closest_piece(x[more], y[more], np.repeat(np.arange(len(more)), lens),
+                                             piece_of[point])
+        return best
+
+    def _closest_piece(self, x: np.ndarray, y: np.ndarray, which: np.ndarray, piece: np.ndarray) -> np.ndarray:
+        """Per point, the nearest of its candidate pieces (``which`` ascending, every point has one)."""
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.int64)
+        seg_start = self._seg_arrays[0][piece]
+        ax, ay = self.geom_x[seg_start], self.geom_y[seg_start]
+        dx, dy = self.geom_x[seg_start + 1] - ax, self.geom_y[seg_start + 1] - ay
+        qx, qy = x[which] - ax, y[which] - ay
+        len2 = dx * dx + dy * dy
+        t = np.clip(np.where(len2 > 0, (qx * dx + qy * dy) / np.where(len2 > 0, len2, 1.0), 0.0), 0.0, 1.0)
+        dist2 = (qx - t * dx) ** 2 + (qy - t * dy) ** 2
+        start = np.flatnonzero(np.concatenate([[True], which[1:] != which[:-1]]))
+        nearest = np.minimum.reduceat(dist2, start)
+        tied = np.where(dist2 == nearest[which], piece.astype(np.int64), np.iinfo(np.int64).max)
+        return np.minimum.reduceat(tied, start)
 
     # ------------------------------------------------------------- summaries
     def summary(self) -> dict[str, Any]:
