@@ -166,7 +166,9 @@ def polygons(labels: np.ndarray, grid: Grid, *, simplify: bool = True) -> tuple[
     Returns ``(values, geometries)`` sorted by value. Outlines follow cell edges (4-connected
     regions; cells touching only at a corner stay separate polygons of one MultiPolygon) and are
     then simplified by `SIMPLIFY_CELLS` cells, which takes the stairs out of slanted edges (each
-    outline on its own: neighbours may part or overlap by up to that much).
+    outline on its own: neighbours may part or overlap by up to that much). GDAL's outlines are
+    taken over in batches of about `TRACE_BATCH_POINTS` corners: its GeoJSON-like records (a
+    Python tuple per corner) never pile up for a whole city.
     """
     from rasterio import features
     import warnings
@@ -178,27 +180,25 @@ def polygons(labels: np.ndarray, grid: Grid, *, simplify: bool = True) -> tuple[
 
     if labels.dtype == np.int64:
         labels = labels.astype(np.int32)
-    shapes = list(features.shapes(labels, mask=labels > 0, connectivity=4, transform=grid.transform))
-    if not shapes:
+    shapes = features.shapes(labels, mask=labels > 0, connectivity=4, transform=grid.transform)
+    vals_parts: list[np.ndarray] = []
+    geom_parts: list[np.ndarray] = []
+    batch: list = []
+    n_points = 0
+    for shape in itertools.chain(shapes, [None]):
+        if shape is not None:
+            batch.append(shape)
+            n_points += sum(len(r) for r in shape[0]["coordinates"])
+            if n_points < TRACE_BATCH_POINTS:
+                continue
+        if batch:
+            vals, parts = _traced_parts(batch, grid.cell if simplify else None)
+            vals_parts.append(vals)
+            geom_parts.append(parts)
+        batch, n_points = [], 0
+    if not vals_parts:
         return np.array([], dtype=np.int64), np.array([], dtype=object)
-    rings = [r for g, _ in shapes for r in g["coordinates"]]
-    ring_len = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-    ring_count = np.fromiter((len(g["coordinates"]) for g, _ in shapes), np.int64, len(shapes))
-    coords = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(rings)), float).reshape(-1, 2)
-    lr = shapely.linearrings(coords, indices=np.repeat(np.arange(len(rings)), ring_len))
-    parts = shapely.polygons(lr, indices=np.repeat(np.arange(len(shapes)), ring_count))
-    if simplify:
-        parts = shapely.simplify(parts, SIMPLIFY_CELLS * grid.cell, preserve_topology=False)
-        bad = ~shapely.is_valid(parts)
-        if bad.any():
-            parts[bad] = shapely.make_valid(parts[bad])
-        parts = shapely.get_parts(parts, return_index=True)
-        vals = np.fromiter((v for _, v in shapes), np.int64, len(shapes))[parts[1]]
-        parts = parts[0]
-        poly = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)  # slivers simplified away go
-        vals, parts = vals[poly], parts[poly]
-    else:
-        vals = np.fromiter((v for _, v in shapes), np.int64, len(shapes))
+    vals, parts = np.concatenate(vals_parts), np.concatenate(geom_parts)
     order = np.argsort(vals, kind="stable")
     vals, parts = vals[order], parts[order]
     uniq, first = np.unique(vals, return_index=True)
@@ -207,6 +207,33 @@ def polygons(labels: np.ndarray, grid: Grid, *, simplify: bool = True) -> tuple[
     single = counts == 1
     geoms[single] = parts[first[single]]
     return uniq, geoms
+
+
+TRACE_BATCH_POINTS = 200_000
+
+
+def _traced_parts(shapes: list, simplify_cell: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """GDAL's ``(geometry record, value)`` pairs as polygons, simplified by `SIMPLIFY_CELLS` cells
+    when `simplify_cell` is given (the slivers that leaves dropped): ``(values, polygons)``."""
+    rings = [r for g, _ in shapes for r in g["coordinates"]]
+    ring_len = np.fromiter((len(r) for r in rings), np.int64, len(rings))
+    ring_count = np.fromiter((len(g["coordinates"]) for g, _ in shapes), np.int64, len(shapes))
+    coords = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(rings)), float,
+                         2 * int(ring_len.sum())).reshape(-1, 2)
+    del rings
+    lr = shapely.linearrings(coords, indices=np.repeat(np.arange(len(ring_len)), ring_len))
+    parts = shapely.polygons(lr, indices=np.repeat(np.arange(len(shapes)), ring_count))
+    vals = np.fromiter((v for _, v in shapes), np.int64, len(shapes))
+    if simplify_cell is None:
+        return vals, parts
+    parts = shapely.simplify(parts, SIMPLIFY_CELLS * simplify_cell, preserve_topology=False)
+    bad = ~shapely.is_valid(parts)
+    if bad.any():
+        parts[bad] = shapely.make_valid(parts[bad])
+    parts, which = shapely.get_parts(parts, return_index=True)
+    vals = vals[which]
+    poly = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)  # slivers simplified away go
+    return vals[poly], parts[poly]
 
 
 MOSAIC_COLS = 4096  # width of the sheet small windows are laid out on

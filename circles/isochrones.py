@@ -35,7 +35,10 @@ MAX_FACILITY_AREAS = 100  # per category; beyond it only unions, rings and catch
 AREA_CELL_M = 10.0
 MAX_AREA_CELLS = 4_000_000
 SAMPLE_STEP_M = AREA_CELL_M / 2  # street sample spacing: every cell a street crosses gets a sample
-SAMPLE_CHUNK = 2_000_000  # samples timed at a time
+# Two categories are drawn at once (two threads) only while their drawings together need less
+# memory than this (MB, `_drawing_mb`); Porto's (63k nodes, 3.8M cells) are drawn one after the other.
+PARALLEL_AREAS_MB = 100.0
+SAMPLE_CHUNK = 262_144  # samples timed and painted at a time: the temporaries stay a few MB
 
 
 def sample_minutes(net: CompactNetwork, samples: EdgeSamples, node_minutes: np.ndarray, node_owner: np.ndarray,
@@ -130,23 +133,28 @@ def _draw(samples: EdgeSamples, t: np.ndarray, owner: np.ndarray, n_owners: int,
     if painted is None:
         return [], cell_m
     band_key, grid, bits, empty = painted
-    filled = band_key != empty
-    tq = band_key >> bits
+    # ring i: the cells first reached within steps[i] minutes, i.e. keys below (steps[i] in 0.1 s + 1) << bits
     band = np.zeros(band_key.shape, np.uint8)
     for i in range(len(steps) - 1, -1, -1):
-        band[filled & (tq <= int(round(steps[i] * 600)))] = i + 1
+        band[band_key < min((int(round(steps[i] * 600)) + 1) << bits, empty)] = i + 1
+    filled = (band_key != empty).view(np.uint8)
+    who = None
+    if catchments:
+        who = np.where(filled, (band_key & ((1 << bits) - 1)) + 1, 0).astype(np.int32)
+        who[who > n_owners] = 0  # reached from a facility that is not drawn
+    del band_key  # the small grids below are all the tracing needs
     rows = []
     vals, geoms = polygons(band, grid)
+    del band
     for v, g in zip(vals, geoms):
         i = int(v) - 1
         rows.append({"kind": "ring", "minutes": steps[i], "minutes_from": steps[i - 1] if i else 0.0,
                      "facility": -1, "geometry": g})
-    _, union = polygons(filled.astype(np.uint8), grid)
+    _, union = polygons(filled, grid)
+    del filled
     rows.insert(0, {"kind": "union", "minutes": steps[-1], "minutes_from": 0.0, "facility": -1,
                     "geometry": union[0] if len(union) else shapely.Polygon()})
-    if catchments:
-        who = np.where(filled, (band_key & ((1 << bits) - 1)) + 1, 0).astype(np.int32)
-        who[who > n_owners] = 0  # reached from a facility that is not drawn
+    if who is not None:
         vals, geoms = polygons(who, grid)
         rows.extend({"kind": "catchment", "minutes": steps[-1], "minutes_from": 0.0, "facility": int(v) - 1,
                      "geometry": g} for v, g in zip(vals, geoms))
@@ -168,6 +176,7 @@ def service_areas(
     per_facility: bool = True,
     facility_index: np.ndarray | None = None,
     cell_m: float = AREA_CELL_M,
+    samples: EdgeSamples | None = None,
 ) -> gpd.GeoDataFrame:
     """Service areas of one category: union, rings, nearest-facility catchments, per-facility areas.
 
@@ -200,6 +209,9 @@ def service_areas(
         ``facility`` column and `node_facility` use these rows.
     cell_m
         Grid cell (metres); windows above `MAX_AREA_CELLS` cells use coarser cells.
+    samples
+        The network's street samples at `sample_step_m` (default: ``net.edge_samples``, kept by
+        the network); `report_service_areas` makes them once for all categories and lets them go.
 
     Returns
     -------
@@ -217,9 +229,11 @@ def service_areas(
     local = np.full(max(int(fidx.max()), int(np.max(node_facility, initial=-1))) + 2, len(fidx), dtype=np.int64)
     local[fidx] = np.arange(len(fidx))
     node_owner = local[np.where(node_facility >= 0, node_facility, len(local) - 1)]
-    samples = net.edge_samples(sample_step_m(net, width_m, cell_m))
+    if samples is None:
+        samples = net.edge_samples(sample_step_m(net, width_m, cell_m))
     t, owner = sample_minutes(net, samples, node_minutes, node_owner, edge_min, facility_snaps)
     rows, cell = _draw(samples, t, owner, len(fidx), steps, width_m, cell_m, catchments=True)
+    del t, owner
     for r in rows:
         r["cell_m"] = cell
         if r["kind"] == "catchment":
@@ -240,17 +254,27 @@ def sample_step_m(net: CompactNetwork, width_m: float = AREA_WIDTH_M, cell_m: fl
     """
     if net.n_nodes == 0:
         return SAMPLE_STEP_M
+    return max(SAMPLE_STEP_M, _network_grid(net, width_m, cell_m).cell / 2.0)
+
+
+def _network_grid(net: CompactNetwork, width_m: float, cell_m: float = AREA_CELL_M) -> Grid:
+    """The grid the whole network would be drawn on: a category's drawing never needs a larger one."""
     x, y = net.geom_x, net.geom_y
-    cell = Grid.covering(float(x.min()), float(y.min()), float(x.max()), float(y.max()), cell_m, width_m,
-                         max_cells=MAX_AREA_CELLS).cell
-    return max(SAMPLE_STEP_M, cell / 2.0)
+    return Grid.covering(float(x.min()), float(y.min()), float(x.max()), float(y.max()), cell_m, width_m,
+                         max_cells=MAX_AREA_CELLS)
+
+
+def _drawing_mb(net: CompactNetwork, samples: EdgeSamples, width_m: float) -> float:
+    """About the most memory one category's drawing holds at once (MB): per sample its time and owner,
+    per cell the painted keys, the filtered keys and the traced labels (12 bytes each)."""
+    grid = _network_grid(net, width_m)
+    return 12.0 * (len(samples) + grid.n_rows * grid.n_cols) / 1e6
 
 
 def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cell_m) -> list[dict]:
     """Each facility's own area: one truncated search per facility, on the streets it can reach."""
     local = LocalSearches(net, edge_cost_s, limit_min * 60.0)
     edge_min = edge_cost_s / 60.0
-    samples = net.edge_samples(SAMPLE_STEP_M)
     inc_ptr, inc_edge = net.node_edges
     node_min = np.full(net.n_nodes, np.inf)  # filled and cleared per facility
     no_owner = np.zeros(net.n_nodes, dtype=np.int64)
@@ -262,7 +286,7 @@ def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cel
             reached = nodes[finite]
             node_min[reached] = dist[k][finite] / 60.0
             edges = np.unique(np.concatenate([csr_gather(inc_ptr, inc_edge, reached), one.edge]))
-            sub = _samples_of(samples, edges)
+            sub = net.edge_samples(SAMPLE_STEP_M, edges=edges)  # the reached streets only
             t, _ = sample_minutes(net, sub, node_min, no_owner, edge_min, one)
             node_min[reached] = np.inf
             painted = _paint_band(sub, t, np.zeros(len(t), np.int64), 1, limit_min, width_m, cell_m)
@@ -275,15 +299,6 @@ def _facility_areas(net, snaps: Snap, edge_cost_s, limit_min, fidx, width_m, cel
              "geometry": g} for (f, _, grid), g in zip(windows, outlines) if g is not None]
     rows.sort(key=lambda r: r["facility"])
     return rows
-
-
-def _samples_of(samples: EdgeSamples, edges: np.ndarray) -> EdgeSamples:
-    """The samples of some edges (`edges` ascending); ``ptr`` counts within the subset."""
-    lo, hi = samples.ptr[edges], samples.ptr[edges + 1]
-    n = hi - lo
-    idx = ranges(lo, n)
-    return EdgeSamples(edge=samples.edge[idx], fraction=samples.fraction[idx], x=samples.x[idx], y=samples.y[idx],
-                       ptr=np.concatenate([[0], np.cumsum(n)]))
 
 
 def _frame(rows: list[dict], net: CompactNetwork) -> gpd.GeoDataFrame:
@@ -307,9 +322,10 @@ def report_service_areas(report, nets, *, per_facility: bool = True, width_m: fl
                          workers: int | None = None) -> gpd.GeoDataFrame:
     """Service areas of every category of a `CoverageReport` (on each category's first-tier network).
 
-    Categories are drawn one after the other by default (`workers` = 1): measured on Porto, two
-    threads took as long (2.5–2.8 s either way) and held two categories' grids at once (peak
-    +100 MB); `workers` > 1 draws them in threads.
+    Categories are drawn in `workers` threads (default: 2 while two drawings together need less than
+    `PARALLEL_AREAS_MB`, else 1): the grid filters and GDAL's polygonizer release the GIL, so on two
+    cores three categories take about two categories' time; a city's grids are large, and drawn one
+    after the other its peak memory stays well lower.
     """
     fac = report.facilities
     jobs = []
@@ -323,8 +339,10 @@ def report_service_areas(report, nets, *, per_facility: bool = True, width_m: fl
         if len(sel) == 0 or res.category not in report.node_minutes:
             continue
         jobs.append((res, main, net, sel))
-    for _, _, net, _ in jobs:  # shared per network: made once, before the threads
-        net.edge_samples(sample_step_m(net, width_m))
+    samples: dict[int, EdgeSamples] = {}
+    for _, _, net, _ in jobs:  # shared per network: made once, before the threads, let go after the drawing
+        if id(net) not in samples:
+            samples[id(net)] = net.edge_samples(sample_step_m(net, width_m), cache=False)
         net.node_edges
 
     def draw(job) -> gpd.GeoDataFrame:
@@ -340,9 +358,13 @@ def report_service_areas(report, nets, *, per_facility: bool = True, width_m: fl
         cost = net.travel_time_s(speed, way_factors=report.plain_speed_kmh is None) if speed else net.travel_time_s()
         return service_areas(net, snaps, cost, minutes=res.minutes, node_minutes=report.node_minutes[res.category],
                              node_facility=report.node_facility[res.category], category=res.category,
-                             per_facility=per_facility, facility_index=sel, width_m=width_m)
+                             per_facility=per_facility, facility_index=sel, width_m=width_m,
+                             samples=samples[id(net)])
 
-    n = min(len(jobs), workers or 1)
+    n = min(len(jobs), workers or 2)
+    if workers is None and n > 1 and n * max(_drawing_mb(j[2], samples[id(j[2])], width_m) for j in jobs) \
+            > PARALLEL_AREAS_MB:
+        n = 1  # a city: one category after the other, so the grids of two never sit in memory together
     if n > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -350,8 +372,7 @@ def report_service_areas(report, nets, *, per_facility: bool = True, width_m: fl
             frames = list(pool.map(draw, jobs))
     else:
         frames = [draw(j) for j in jobs]
-    for _, _, net, _ in jobs:
-        net.forget_samples()  # drawn: the street samples (Porto: ~40 MB) are not needed again
+    del samples
     if not frames:
         return _frame([], None)
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")

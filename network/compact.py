@@ -14,11 +14,6 @@ from scipy import sparse
 from network.errors import NetworkError
 from network.modes import MODES
 
-#: Longest part of a segment in the snapping index (metres): see `CompactNetwork._segment_index`.
-SNAP_PIECE_M = 25.0
-#: Nearest part midpoints looked at first; points with more parts in reach fall back to a ball query.
-SNAP_NEIGHBOURS = 8
-
 if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `import network` stays light
     import pyproj
     from scipy.spatial import cKDTree
@@ -27,6 +22,11 @@ if TYPE_CHECKING:  # both take ~0.1 s to import: loaded when first used, so `imp
 # ignore explicit zeros in sparse matrices, so zero-length edges get this instead.
 MIN_EDGE_TIME_S = 1e-6
 DEFAULT_SNAP_MAX_M = 200.0
+# Snapping: points along every straight piece at most this far apart in a KD-tree (`_snap_index`),
+# points snapped this many at a time (the candidate lists stay small)
+SNAP_POINT_STEP_M = 25.0
+SNAP_CHUNK = 100_000
+SNAP_NEIGHBOURS = 16  # tree points asked for per point; a ball holding more is asked for again
 
 
 @dataclass(frozen=True)
@@ -265,27 +265,27 @@ class CompactNetwork:
         return shapely.linestrings(coords, indices=idx)
 
     @cached_property
-    def _segment_index(self) -> tuple[Any, np.ndarray, float]:
-        """Every straight piece of every edge cut into parts of at most `SNAP_PIECE_M`, indexed by their midpoints.
+    def _snap_index(self) -> tuple[cKDTree, np.ndarray, float]:
+        """A KD-tree of points along every straight piece of every edge, each point's piece, and the reach.
 
-        A KD-tree of the parts' midpoints, each part's segment, and the largest half-length of a
-        part: the nearest segment to a point lies among the parts whose midpoint is within (the
-        distance to the nearest midpoint + that half-length). Arrays only (about a tenth of the
-        memory of an STRtree of shapely segments on Porto).
+        Each piece gets its two ends and evenly spaced points at most `SNAP_POINT_STEP_M` apart, so
+        every point of a piece lies within the returned half-spacing (metres) of one of that piece's
+        points. Plain arrays: a fraction of the memory of a tree of shapely segments.
         """
         from scipy.spatial import cKDTree
 
-        seg_start = self._seg_arrays[0]
-        ax, ay = self.geom_x[seg_start], self.geom_y[seg_start]
-        dx, dy = self.geom_x[seg_start + 1] - ax, self.geom_y[seg_start + 1] - ay
+        seg_start, _, _ = self._seg_arrays
+        x0, y0 = self.geom_x[seg_start], self.geom_y[seg_start]
+        dx, dy = self.geom_x[seg_start + 1] - x0, self.geom_y[seg_start + 1] - y0
         seg_len = np.hypot(dx, dy)
-        parts = np.maximum(1, np.ceil(seg_len / SNAP_PIECE_M)).astype(np.int64)
-        part_seg = np.repeat(np.arange(len(seg_start), dtype=np.int64), parts)
-        k = np.arange(len(part_seg)) - np.repeat(np.cumsum(parts) - parts, parts)
-        f = (k + 0.5) / parts[part_seg]
-        mid = np.column_stack([ax[part_seg] + f * dx[part_seg], ay[part_seg] + f * dy[part_seg]])
-        half = float(np.max(seg_len / parts) / 2.0) if len(parts) else 0.0
-        return cKDTree(mid), part_seg, half
+        gaps = np.maximum(1, np.ceil(seg_len / SNAP_POINT_STEP_M)).astype(np.int64)
+        count = gaps + 1  # both ends of the piece
+        seg = np.repeat(np.arange(len(seg_start), dtype=np.int32), count)
+        t = (np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)) / gaps[seg]
+        pts = np.column_stack([x0[seg] + t * dx[seg], y0[seg] + t * dy[seg]])
+        del t
+        half = float(np.max(seg_len / gaps, initial=0.0)) / 2.0
+        return cKDTree(pts, copy_data=False, balanced_tree=False), seg, half
 
     @cached_property
     def node_edges(self) -> tuple[np.ndarray, np.ndarray]:
@@ -299,22 +299,45 @@ class CompactNetwork:
     def _sample_cache(self) -> dict[float, EdgeSamples]:
         return {}
 
-    def forget_samples(self) -> None:
-        """Drop the cached `edge_samples` (tens of MB on a city): a caller done drawing gives the memory back."""
-        self._sample_cache.clear()
-
-    def edge_samples(self, step_m: float) -> EdgeSamples:
+    def edge_samples(self, step_m: float, *, edges: np.ndarray | None = None, cache: bool = True) -> EdgeSamples:
         """Points along every edge's geometry at most `step_m` metres apart, both ends included.
 
         Each straight piece of an edge gets ``ceil(length / step_m)`` evenly spaced points from
         its start; the edge's last point closes it. Samples are ordered by edge, then along it
-        (``ptr[e]:ptr[e+1]`` are edge ``e``'s). Cached per step.
+        (``ptr[i]:ptr[i+1]`` are the samples of the i-th edge sampled).
+
+        Parameters
+        ----------
+        step_m
+            Largest spacing (metres).
+        edges
+            Sample only these edges (ascending indices; ``ptr`` then counts within them); their
+            samples are those of the whole network's sampling, bit for bit.
+        cache
+            Keep the whole network's samples for the next call with this step (never for `edges`).
         """
-        if step_m in self._sample_cache:
+        if edges is None and step_m in self._sample_cache:
             return self._sample_cache[step_m]
         if not (np.isfinite(step_m) and step_m > 0):
             raise NetworkError(f"step_m is {step_m!r}; give a sample spacing > 0 metres, e.g. 5")
+        out = self._sample_edges(float(step_m), edges)
+        if edges is None and cache:
+            self._sample_cache[step_m] = out
+        return out
+
+    def _sample_edges(self, step_m: float, edges: np.ndarray | None) -> EdgeSamples:
         seg_start, seg_edge, seg_offset = self._seg_arrays
+        if edges is None:
+            edges = np.arange(self.n_edges)
+            local = seg_edge  # each piece's edge, numbered among the edges sampled
+        else:
+            from network.arrays import ranges
+
+            edges = np.asarray(edges, dtype=np.int64)
+            n_pieces = np.diff(self.geom_offsets)[edges] - 1
+            pieces = ranges(self.geom_offsets[edges] - edges, n_pieces)  # an edge's first piece: offset − edge
+            seg_start, seg_edge, seg_offset = seg_start[pieces], seg_edge[pieces], seg_offset[pieces]
+            local = np.repeat(np.arange(len(edges)), n_pieces)
         x0, y0 = self.geom_x[seg_start], self.geom_y[seg_start]
         dx, dy = self.geom_x[seg_start + 1] - x0, self.geom_y[seg_start + 1] - y0
         seg_len = np.hypot(dx, dy)
@@ -324,33 +347,31 @@ class CompactNetwork:
         safe = np.where(glen > 0, glen, 1.0)
         # each edge's pieces' samples, then its end point: a piece sample's place is its index among
         # the pieces' samples plus its edge's number (one end point per edge before it)
-        per_edge = np.bincount(seg_edge, weights=per_seg, minlength=self.n_edges).astype(np.int64) + 1
+        per_edge = np.bincount(local, weights=per_seg, minlength=len(edges)).astype(np.int64) + 1
         ptr = np.concatenate([[0], np.cumsum(per_edge)])
         n = int(ptr[-1])
         # int32 edges and float32 fractions (7 significant digits: 0.1 mm on a 1 km edge) keep a
         # million-node network's 18 M samples at 440 MB
         edge = np.empty(n, dtype=np.int32)
         x, y, frac = np.empty(n), np.empty(n), np.empty(n, dtype=np.float32)
-        chunk = 1_000_000  # pieces at a time: the temporaries stay small on big networks
+        chunk = 131_072  # pieces at a time: the temporaries stay small (a few MB)
         for a in range(0, len(seg_start), chunk):
             b = min(len(seg_start), a + chunk)
             seg = np.repeat(np.arange(a, b), per_seg[a:b])
             k = np.arange(len(seg)) + first[a]
             t = (k - first[seg]) / per_seg[seg]
             s_edge = seg_edge[seg]
-            pos = k + s_edge
+            pos = k + local[seg]
             edge[pos] = s_edge
             x[pos] = x0[seg] + t * dx[seg]
             y[pos] = y0[seg] + t * dy[seg]
             frac[pos] = np.clip((seg_offset[seg] + t * seg_len[seg]) / safe[s_edge], 0.0, 1.0)
         ends = ptr[1:] - 1
-        last = self.geom_offsets[1:] - 1
-        edge[ends] = np.arange(self.n_edges)
+        last = self.geom_offsets[edges + 1] - 1
+        edge[ends] = edges
         x[ends], y[ends] = self.geom_x[last], self.geom_y[last]
-        frac[ends] = np.where(glen > 0, 1.0, 0.0)
-        out = EdgeSamples(edge=edge, fraction=frac, x=x, y=y, ptr=ptr)
-        self._sample_cache[step_m] = out
-        return out
+        frac[ends] = np.where(glen[edges] > 0, 1.0, 0.0)
+        return EdgeSamples(edge=edge, fraction=frac, x=x, y=y, ptr=ptr)
 
     @cached_property
     def _seg_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -420,7 +441,12 @@ class CompactNetwork:
         if not np.all(np.isfinite(x) & np.isfinite(y)):
             raise NetworkError("snap: some points have missing or infinite coordinates; drop or fix them first")
         seg_start, seg_edge, seg_offset = self._seg_arrays
-        si = self._nearest_segments(x, y)
+        # nearby points one after another (the tree's nodes stay in cache), in chunks (the candidates stay few)
+        order = np.lexsort((np.floor(x / 500.0), np.floor(y / 500.0)))
+        si = np.empty(n, dtype=np.int64)
+        for a in range(0, n, SNAP_CHUNK):
+            part = order[a:a + SNAP_CHUNK]
+            si[part] = self._nearest_pieces(x[part], y[part])
         s = seg_start[si]
         ax, ay = self.geom_x[s], self.geom_y[s]
         bx, by = self.geom_x[s + 1], self.geom_y[s + 1]
@@ -437,38 +463,49 @@ class CompactNetwork:
         return Snap(edge=edge.astype(np.int64), offset_m=offset, fraction=fraction, distance_m=distance,
                     x=px, y=py, off_network=distance > max_distance_m, max_distance_m=float(max_distance_m))
 
-    def _nearest_segments(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Index of the nearest straight piece to each point (exact; on a tie the lowest index)."""
-        tree, part_seg, half = self._segment_index
-        seg_start = self._seg_arrays[0]
-        pts = np.column_stack([x, y])
-        k = min(SNAP_NEIGHBOURS, tree.n)
-        dk, ik = tree.query(pts, k=k)
-        dk, ik = dk.reshape(len(x), k), ik.reshape(len(x), k)
-        radius = dk[:, 0] + half + 1e-6 * (1.0 + dk[:, 0])
-        inside = dk <= radius[:, None]
-        more = np.flatnonzero(inside[:, -1]) if k < tree.n else np.zeros(0, np.int64)  # maybe beyond the k nearest
-        inside[more] = False
-        point, col = np.nonzero(inside)
-        parts = [ik[point, col]]
-        points = [point]
+    def _nearest_pieces(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The straight piece nearest to each point (ties to the lowest piece), exactly.
+
+        The true nearest piece has a tree point within ``d + half`` of the query (``d`` the
+        distance to the nearest tree point, ``half`` the largest half-spacing of `_snap_index`),
+        so the pieces of the tree points in that ball hold it; their exact distances decide.
+        """
+        import itertools
+
+        tree, piece_of, half = self._snap_index
+        q = np.column_stack([x, y])
+        dist, idx = tree.query(q, k=SNAP_NEIGHBOURS)
+        dist, idx = dist.reshape(len(q), -1), idx.reshape(len(q), -1)
+        reach = dist[:, 0] + half * (1 + 1e-9) + 1e-9
+        inside = dist <= reach[:, None]
+        best = np.empty(len(q), dtype=np.int64)
+        few = np.flatnonzero(~inside[:, -1])
+        which, col = np.nonzero(inside[few])
+        best[few] = self._closest_piece(x[few], y[few], which, piece_of[idx[few][which, col]])
+        more = np.flatnonzero(inside[:, -1])  # the ball may hold more tree points than were asked for
         if len(more):
-            found = tree.query_ball_point(pts[more], radius[more], return_sorted=False)
-            counts = np.fromiter((len(c) for c in found), dtype=np.int64, count=len(found))
-            points.append(np.repeat(more, counts))
-            parts.append(np.concatenate([np.asarray(c, dtype=np.int64) for c in found]))
-        point = np.concatenate(points)
-        seg = part_seg[np.concatenate(parts)]
-        s = seg_start[seg]
-        ax, ay = self.geom_x[s], self.geom_y[s]
-        dx, dy = self.geom_x[s + 1] - ax, self.geom_y[s + 1] - ay
+            near = tree.query_ball_point(q[more], reach[more], return_sorted=False)
+            lens = np.fromiter(map(len, near), np.int64, len(near))
+            point = np.fromiter(itertools.chain.from_iterable(near), np.int64, int(lens.sum()))
+            best[more] = self._closest_piece(x[more], y[more], np.repeat(np.arange(len(more)), lens),
+                                             piece_of[point])
+        return best
+
+    def _closest_piece(self, x: np.ndarray, y: np.ndarray, which: np.ndarray, piece: np.ndarray) -> np.ndarray:
+        """Per point, the nearest of its candidate pieces (``which`` ascending, every point has one)."""
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.int64)
+        seg_start = self._seg_arrays[0][piece]
+        ax, ay = self.geom_x[seg_start], self.geom_y[seg_start]
+        dx, dy = self.geom_x[seg_start + 1] - ax, self.geom_y[seg_start + 1] - ay
+        qx, qy = x[which] - ax, y[which] - ay
         len2 = dx * dx + dy * dy
-        t = np.clip(np.where(len2 > 0, ((x[point] - ax) * dx + (y[point] - ay) * dy) / np.where(len2 > 0, len2, 1.0),
-                             0.0), 0.0, 1.0)
-        dist = np.hypot(x[point] - (ax + t * dx), y[point] - (ay + t * dy))
-        order = np.lexsort((seg, dist, point))  # by point, then distance, then segment
-        first = np.flatnonzero(np.r_[True, point[order][1:] != point[order][:-1]])
-        return seg[order][first]
+        t = np.clip(np.where(len2 > 0, (qx * dx + qy * dy) / np.where(len2 > 0, len2, 1.0), 0.0), 0.0, 1.0)
+        dist2 = (qx - t * dx) ** 2 + (qy - t * dy) ** 2
+        start = np.flatnonzero(np.concatenate([[True], which[1:] != which[:-1]]))
+        nearest = np.minimum.reduceat(dist2, start)
+        tied = np.where(dist2 == nearest[which], piece.astype(np.int64), np.iinfo(np.int64).max)
+        return np.minimum.reduceat(tied, start)
 
     # ------------------------------------------------------------- summaries
     def summary(self) -> dict[str, Any]:

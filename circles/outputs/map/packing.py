@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-__all__ = ["DEFAULT_PRECISION", "decode_values", "encode_lines", "encode_values", "packed_geometries",
-           "unpack_geometry"]
+__all__ = ["DEFAULT_PRECISION", "decode_values", "encode_lines", "encode_stream", "encode_values",
+           "packed_geometries", "unpack_geometry"]
 
 #: Decimals of packed coordinates: 5 is about 1 m, finer than the maps' simplification (5 m and more).
 DEFAULT_PRECISION = 5
@@ -37,9 +37,19 @@ _MAX_CHUNKS = 7  # 35 bits: any zig-zagged delta of degrees × 10^6 fits
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+_BLOCK = 65_536  # values encoded at a time: the (values × 7) temporaries stay a few MB
+
+
 def _chunks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The encoded characters of integer `values` (one bytes array) and each value's character count."""
     v = np.asarray(values, dtype=np.int64)
+    if len(v) > _BLOCK:
+        blocks = [_block_chunks(v[a:a + _BLOCK]) for a in range(0, len(v), _BLOCK)]
+        return np.concatenate([c for c, _ in blocks]), np.concatenate([n for _, n in blocks])
+    return _block_chunks(v)
+
+
+def _block_chunks(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     z = (v << 1) ^ (v >> 63)  # zig-zag: small magnitudes of either sign become small numbers
     count = np.ones(len(z), dtype=np.int64)
     rest = z >> 5
@@ -171,9 +181,17 @@ def encode_lines(lines: list[np.ndarray], precision: int = DEFAULT_PRECISION) ->
     lines = [np.asarray(a, dtype=float) for a in lines if len(a) >= 2]
     if not lines:
         return ""
-    counts = np.array([len(a) for a in lines], dtype=np.int64)
-    q = np.round(np.concatenate(lines) * 10.0 ** precision).astype(np.int64)
+    return encode_stream(np.concatenate(lines), np.array([len(a) for a in lines], dtype=np.int64), precision)
+
+
+def encode_stream(coords: np.ndarray, counts: np.ndarray, precision: int = DEFAULT_PRECISION) -> str:
+    """`encode_lines` of lines given as one (n, 2) array and each line's vertex count (every count ≥ 2)."""
+    if not len(counts):
+        return ""
+    counts = np.asarray(counts, dtype=np.int64)
+    q = np.round(np.asarray(coords, dtype=float) * 10.0 ** precision).astype(np.int64)
     d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+    del q
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     # the stream: count, x0, y0, x1, y1 ... per line; the count goes before each line's first vertex
     values = np.insert(d, 2 * starts, counts)

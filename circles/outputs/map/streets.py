@@ -25,10 +25,11 @@ import numpy as np
 import shapely
 
 from circles.errors import InputError
-from circles.outputs.map.packing import DEFAULT_PRECISION, encode_lines
+from network.arrays import ranges
+from circles.outputs.map.packing import DEFAULT_PRECISION, encode_stream
 from circles.outputs.map.style import METRES_PER_DEGREE
 
-__all__ = ["MAJOR_HIGHWAYS", "STREET_STYLES", "street_lines", "street_streams"]
+__all__ = ["MAJOR_HIGHWAYS", "STREET_STYLES", "street_lines", "street_streams", "street_vertices"]
 
 #: ``highway`` values drawn as main roads (wider); every other way of the network is a minor street.
 MAJOR_HIGHWAYS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
@@ -57,30 +58,38 @@ def street_streams(streets: Any, *, simplify_m: float = 5.0,
     list of dict
         One entry per class that has ways (``style``: Leaflet path options).
     """
-    lines, major = street_lines(streets, simplify_m=simplify_m)
+    coords, counts, major = street_vertices(streets, simplify_m=simplify_m)
+    starts = np.concatenate([[0], np.cumsum(counts)])
     out = []
     for key, mask in (("major", major), ("minor", ~major)):
-        chosen = [lines[i] for i in np.flatnonzero(mask)]
-        if chosen:
-            out.append({"enc": encode_lines(chosen, precision), "style": dict(STREET_STYLES[key])})
+        chosen = np.flatnonzero(mask & (counts >= 2))  # as encode_lines: a line needs two vertices
+        if len(chosen):
+            pts = coords[ranges(starts[chosen], counts[chosen])]
+            out.append({"enc": encode_stream(pts, counts[chosen], precision), "style": dict(STREET_STYLES[key])})
     return out
 
 
 def street_lines(streets: Any, *, simplify_m: float = 5.0) -> tuple[list[np.ndarray], np.ndarray]:
     """Lon/lat vertex arrays of every way (simplified by `simplify_m` metres) and whether each is a main road.
 
-    `streets` as in `street_streams`; the maps and the report's pictures draw the same lines.
+    `streets` as in `street_streams`; the maps and the report's pictures draw the same lines. One
+    array per way: `street_vertices` gives the same as three arrays, lighter for a city.
+    """
+    coords, counts, major = street_vertices(streets, simplify_m=simplify_m)
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return [coords[a:b] for a, b in zip(bounds[:-1], bounds[1:])], major
+
+
+def street_vertices(streets: Any, *, simplify_m: float = 5.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every way's lon/lat vertices (simplified by `simplify_m` metres) as ``(coords, counts, major)``.
+
+    ``coords`` (n, 2) holds the ways one after another, ``counts`` each way's number of vertices,
+    ``major`` whether it is a main road (`MAJOR_HIGHWAYS`). `streets` as in `street_streams`; a
+    network's edges are simplified `STREET_CHUNK` at a time, so a city's shapely lines never all
+    exist at once.
     """
     if hasattr(streets, "geom_offsets") and hasattr(streets, "to_lonlat"):  # a network.CompactNetwork
-        geoms = streets.edge_lines()
-        if simplify_m > 0:
-            geoms = shapely.simplify(geoms, simplify_m)
-        coords, which = shapely.get_coordinates(geoms, return_index=True)
-        lon, lat = streets.to_lonlat(coords[:, 0], coords[:, 1])
-        classes = np.asarray(streets.highway_values, dtype=object)[np.asarray(streets.edge_highway)] \
-            if len(streets.highway_values) else np.array([None] * len(geoms), dtype=object)
-        major = np.isin(classes.astype(str), list(MAJOR_HIGHWAYS))
-        return _split(np.column_stack([lon, lat]), which, len(geoms)), major
+        return _network_vertices(streets, simplify_m)
     if isinstance(streets, gpd.GeoSeries):
         streets = gpd.GeoDataFrame(geometry=streets)
     if not isinstance(streets, gpd.GeoDataFrame):
@@ -98,9 +107,30 @@ def street_lines(streets: Any, *, simplify_m: float = 5.0) -> tuple[list[np.ndar
     coords, which = shapely.get_coordinates(parts, return_index=True)
     highway = ways["highway"].astype(str).to_numpy() if "highway" in ways else np.full(len(ways), "")
     major = np.isin(highway[owner], list(MAJOR_HIGHWAYS)) if len(owner) else np.zeros(0, bool)
-    return _split(coords, which, len(parts)), major
+    return coords, np.bincount(which, minlength=len(parts)), major
 
 
-def _split(coords: np.ndarray, which: np.ndarray, n: int) -> list[np.ndarray]:
-    starts = np.searchsorted(which, np.arange(n + 1))
-    return [coords[a:b] for a, b in zip(starts[:-1].tolist(), starts[1:].tolist())]
+STREET_CHUNK = 16_384  # network edges simplified at a time
+
+
+def _network_vertices(net: Any, simplify_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    off = np.asarray(net.geom_offsets)
+    coords, counts = [], []
+    for a in range(0, net.n_edges, STREET_CHUNK):
+        b = min(net.n_edges, a + STREET_CHUNK)
+        lo, hi = int(off[a]), int(off[b])
+        lines = shapely.linestrings(np.column_stack([net.geom_x[lo:hi], net.geom_y[lo:hi]]),
+                                    indices=np.repeat(np.arange(b - a), np.diff(off[a:b + 1])))
+        if simplify_m > 0:
+            lines = shapely.simplify(lines, simplify_m)
+        xy, which = shapely.get_coordinates(lines, return_index=True)
+        del lines
+        lon, lat = net.to_lonlat(xy[:, 0], xy[:, 1])
+        coords.append(np.column_stack([lon, lat]))
+        counts.append(np.bincount(which, minlength=b - a))
+    classes = np.asarray(net.highway_values, dtype=object)[np.asarray(net.edge_highway)] \
+        if len(net.highway_values) else np.array([None] * net.n_edges, dtype=object)
+    major = np.isin(classes.astype(str), list(MAJOR_HIGHWAYS))
+    if not coords:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64), major
+    return np.concatenate(coords), np.concatenate(counts), major
