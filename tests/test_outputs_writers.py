@@ -161,3 +161,19 @@ def test_added_sites_go_into_gaps_geojson(sample):
     feats = json.loads(files["gaps.geojson"])["features"]
     assert feats[-1]["properties"] == {"kind": "suggested_site", "category": "meal", "rank": 1, "name": "新站"}
     assert "suggestions" not in json.loads(files["summary.json"])  # figures come with SitingResult objects only
+
+
+def test_written_folder_holds_the_same_bytes_as_files(tmp_path):
+    """`AnalysisResult.write` makes the map, the GeoJSON files and the report only when it writes them (a smaller
+    peak of memory): the folder holds exactly the bytes `files()` gives, in the same order."""
+    from circles.options import RunOptions
+    from circles.pipeline import analyse, prepare
+
+    result = analyse(prepare(RunOptions(sample=True, suggest=1, categories="elderly")))
+    lazy = result.files(lazy=True)
+    assert callable(lazy["map.html"]) and callable(lazy["gaps.geojson"]) and callable(lazy["report.docx"])
+    written = result.write(tmp_path / "out")
+    files = result.files()
+    assert [p.name for p in written] == list(files)
+    for path in written:
+        assert path.read_bytes() == files[path.name], path.name

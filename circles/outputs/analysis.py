@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +98,14 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
 def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: str,
                    service_areas: gpd.GeoDataFrame | None = None,
                    suggestions: Sequence[Any] | gpd.GeoDataFrame = (),
-                   map_page: str | None = None, district_table: pd.DataFrame | None = None,
+                   map_page: str | Callable[[], str] | None = None, district_table: pd.DataFrame | None = None,
                    rule_table: pd.DataFrame | None = None,
                    facility_rule_table: pd.DataFrame | None = None,
                    extra_summary: Mapping[str, Any] | None = None,
                    districts: gpd.GeoDataFrame | None = None,
                    district_col: str = "name", named_sites: bool = True,
-                   report_docx: bytes | None = None, extra_sheets: Sequence[Any] = ()) -> dict[str, bytes]:
+                   report_docx: bytes | Callable[[], bytes] | None = None, extra_sheets: Sequence[Any] = (),
+                   lazy: bool = False) -> dict[str, FileData]:
     """Every output file of an analysis, as bytes by file name, in the order they are listed.
 
     Parameters
@@ -137,9 +138,14 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         False when the suggested sites are points generated along the streets: the workbook
         then knows them by rank, not by their generated names.
     report_docx
-        The Word report (`circles.outputs.report.analysis_report`), written as report.docx.
+        The Word report (`circles.outputs.report.analysis_report`), written as report.docx (or a
+        function making it, called when the folder is written).
     extra_sheets
         Further sheets of summary.xlsx (`circles.outputs.workbook.Sheet`: meal delivery, home visits).
+    lazy
+        The big files (map.html, gaps.geojson, isochrones.geojson) as functions that make and write
+        them when `circles.outputs.files.write_run` writes the folder, one at a time: the same
+        bytes, a smaller peak of memory. `map_page` may then be a function returning the page.
 
     Returns
     -------
@@ -162,11 +168,17 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
         sites = pd.concat([r.to_geodataframe() for r in results], ignore_index=True) if results else None
         site_table = suggestion_table(results, profile=report.profile, lang=lang, named=named_sites)
     table = summary_table(report, lang)
-    files = {
+
+    def later(make: Callable[[], str]) -> FileData:  # made now, or when the folder is written
+        if not lazy:
+            return make().encode("utf-8")
+        return lambda path: Path(path).write_bytes(make().encode("utf-8"))
+
+    files: dict[str, FileData] = {
         "summary.json": json_bytes(summary),
         "access.csv": csv_bytes(access_table(report)),
-        "gaps.geojson": gaps_geojson(report, suggestions=sites).encode("utf-8"),
-        "isochrones.geojson": areas_geojson(service_areas).encode("utf-8"),
+        "gaps.geojson": later(lambda: gaps_geojson(report, suggestions=sites)),
+        "isochrones.geojson": later(lambda: areas_geojson(service_areas)),
         "summary.csv": csv_bytes(table),
         "summary.xlsx": summary_workbook(report, lang, district_table, rule_table=rule_table, suggestions=site_table,
                                          districts=districts, district_col=district_col,
@@ -181,14 +193,15 @@ def analysis_files(report: CoverageReport, *, inputs: Mapping[str, Any], lang: s
     if facility_rule_table is not None and len(facility_rule_table):  # issue 16: one row per rule × facility
         files["facility_rules.csv"] = csv_bytes(facility_rule_table)
     if map_page is not None:
-        files["map.html"] = map_page.encode("utf-8")
+        files["map.html"] = later(map_page if callable(map_page) else (lambda: map_page))
     if report_docx is not None:
-        files["report.docx"] = report_docx
+        files["report.docx"] = ((lambda path: Path(path).write_bytes(report_docx())) if callable(report_docx)
+                                else report_docx)
     return files
 
 
-def result_files(result: Any, *, report: bool | None = None,
-                 timings: dict[str, float] | None = None) -> dict[str, bytes]:
+def result_files(result: Any, *, report: bool | None = None, timings: dict[str, float] | None = None,
+                 lazy: bool = False) -> dict[str, FileData]:
     """Every output of `circles analyze` for a `circles.pipeline.AnalysisResult`, as bytes by file name.
 
     The map (`circles.outputs.map.analysis_map`) unless the run is figures-only, the workbook with
@@ -197,6 +210,7 @@ def result_files(result: Any, *, report: bool | None = None,
     result's ``write_report``, i.e. not ``--no-report``). Meal delivery and home visits
     (``result.outreach()``) join summary.json, their files, the workbook, the report and the map.
     `timings`, when given, receives the seconds spent on the map, the report and the other files.
+    `lazy`: the map and the GeoJSON files are made when the folder is written (`analysis_files`).
     """
     import time
 
@@ -206,15 +220,21 @@ def result_files(result: Any, *, report: bool | None = None,
     outreach = result.outreach()
     extra_summary, extra_files = outreach_files(outreach)
 
-    clock = time.perf_counter()
     seconds: dict[str, float] = {}
-    page = None
-    if result.service_areas is not None:
+
+    def make_page() -> str:
         from circles.outputs.map import analysis_map, map_html
 
+        clock = time.perf_counter()
         page = map_html(analysis_map(result))
         release_memory()  # the map's layers are text now
-    seconds["map"] = time.perf_counter() - clock
+        if timings is not None:
+            timings["map"] = time.perf_counter() - clock
+        return page
+
+    page: Any = None
+    if result.service_areas is not None:
+        page = make_page if lazy else make_page()
     suggestions: Any = result.suggestions
     if not suggestions and result.added_sites is not None:
         sites = result.added_sites
@@ -223,14 +243,19 @@ def result_files(result: Any, *, report: bool | None = None,
     district_table, rules = result.tables()
     rule_checks = result.report.rules
     facility_rules = rule_checks.facility_table(result.lang) if rule_checks is not None else None
-    docx = None
-    clock = time.perf_counter()
-    if report if report is not None else getattr(result, "write_report", True):
+    def make_report() -> bytes:
         from circles.outputs.report import analysis_report
 
+        clock = time.perf_counter()
         docx = analysis_report(result, extra=extra_summary)
         release_memory()  # the pictures are PNG bytes now
-    seconds["report"] = time.perf_counter() - clock
+        if timings is not None:
+            timings["report"] = time.perf_counter() - clock
+        return docx
+
+    docx: Any = None
+    if report if report is not None else getattr(result, "write_report", True):
+        docx = make_report if lazy else make_report()
     clock = time.perf_counter()
     files = analysis_files(result.report, inputs=result.inputs, lang=result.lang,
                            service_areas=result.service_areas, suggestions=suggestions, map_page=page,
@@ -238,7 +263,7 @@ def result_files(result: Any, *, report: bool | None = None,
                            extra_summary=extra_summary, districts=result.districts,
                            district_col=result.district_col or "name",
                            named_sites=(result.inputs or {}).get("candidates") not in (None, "generated in gaps"),
-                           report_docx=docx, extra_sheets=outreach_sheets(outreach, result.lang))
+                           report_docx=docx, extra_sheets=outreach_sheets(outreach, result.lang), lazy=lazy)
     files.update(extra_files)
     seconds["outputs"] = time.perf_counter() - clock
     if timings is not None:

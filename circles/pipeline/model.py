@@ -249,23 +249,23 @@ class AnalysisResult:
         rows = district_rows(self.report, self.districts, self.lang)
         return district_table(rows, self.report.profile), rules
 
-    def files(self) -> dict[str, bytes]:
+    def files(self, *, lazy: bool = False) -> dict[str, Any]:
         """Every output of `circles analyze` as bytes by file name (map.html unless figures-only, report.docx
-        unless ``--no-report``; meal delivery and home visits where the profile has them)."""
+        unless ``--no-report``; meal delivery and home visits where the profile has them).
+
+        `lazy`: the map and the GeoJSON files as functions that make and write them when the folder
+        is written (`write` uses this: the same bytes, a smaller peak of memory).
+        """
         from circles.outputs import result_files
 
-        timings: dict[str, float] = {}
-        files = result_files(self, timings=timings)
-        if isinstance(self.timings, dict):
-            self.timings.update(timings)
-        return files
+        # the stages' seconds go into this result's timings (with lazy, the map's when it is written)
+        return result_files(self, timings=self.timings if isinstance(self.timings, dict) else None, lazy=lazy)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write every output of `circles analyze` into `out_dir`: the folder then holds exactly these files."""
         from circles.outputs import write_run
 
-        return write_run(out_dir, self.files())
-
+        return write_run(out_dir, self.files(lazy=True))
 
 
 # ============================================================================ area helpers
