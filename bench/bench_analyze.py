@@ -63,7 +63,7 @@ HORIZON_MIN = 60.0
 TARGETS = {"cold": 6.0, "warm": 5.0, "figures_only": 2.5, "growth": 1.5, "peak_rss_mb": 500.0}
 EDGE_BUFF, NODE_BUFF = 25.0, 50.0  # make_iso_polys defaults of the osmnx-examples notebook
 TIME_BIN = "/usr/bin/time"
-STAGES = ("imports", "read", "inputs (ledger, demand)", "snap", "search", "areas", "map", "outputs")
+STAGES = ("imports", "read", "inputs (ledger, demand)", "snap", "search", "areas", "map", "report", "outputs")
 
 
 # =========================================================================== child side
@@ -336,7 +336,8 @@ def _work_stages(a: dict[str, Any]) -> dict[str, Any]:
     stages = {"imports": import_s, "read": t.get("read", 0.0) + t.get("networks", 0.0),
               "inputs (ledger, demand)": t.get("ledger", 0.0) + t.get("demand", 0.0) + t.get("extent", 0.0),
               "snap": t.get("assess.snap", 0.0), "search": t.get("assess.search", 0.0) + t.get("assess.rules", 0.0),
-              "areas": t.get("areas", 0.0), "map": t.get("map", 0.0), "outputs": t.get("outputs", 0.0) + write_s}
+              "areas": t.get("areas", 0.0) + t.get("outreach", 0.0), "map": t.get("map", 0.0),
+              "report": t.get("report", 0.0), "outputs": t.get("outputs", 0.0) + write_s}
     return {"wall_s": wall, "cpu_s": cpu, "import_s": import_s, "peak_rss_mb": _rss_mb(), "stages_s": stages,
             "timings": dict(t), "outputs_mb": {k: round(len(v) / 1e6, 2) for k, v in files.items()},
             "coverage": {c.category: c.coverage for c in result.report.categories}}
