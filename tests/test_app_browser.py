@@ -247,10 +247,10 @@ def test_app_in_headless_chromium(server, chromium, tmp_path):
     frame = _wait_for_map(page, 60)
     # a rerun can show the old form beside the new one for a moment: wait for one form
     page.wait_for_function("document.querySelectorAll('input[aria-label=\"经度\"]').length === 1", timeout=60_000)
-    lon = page.get_by_label("经度")
+    lon = page.get_by_label("经度").last  # a rerun may still show the old form for a moment: the newest one
     before = lon.input_value()
     frame.locator("#map_div").click(position={"x": 420, "y": 330})
-    page.wait_for_function("(v) => { const e = document.querySelector('input[aria-label=\"经度\"]'); "
+    page.wait_for_function("(v) => { const a = document.querySelectorAll('input[aria-label=\"经度\"]'); const e = a[a.length - 1]; "
                            "return e !== null && e.value !== v; }", arg=before, timeout=30_000)  # re-drawn inputs
     assert lon.input_value() != before
     page.get_by_role("button", name="添加站点").click()
