@@ -251,7 +251,7 @@ def test_app_in_headless_chromium(server, chromium, tmp_path):
     before = lon.input_value()
     frame.locator("#map_div").click(position={"x": 420, "y": 330})
     page.wait_for_function("(v) => { const a = document.querySelectorAll('input[aria-label=\"经度\"]'); const e = a[a.length - 1]; "
-                           "return e !== null && e.value !== v; }", arg=before, timeout=30_000)  # re-drawn inputs
+                           "return e !== undefined && e.value !== v; }", arg=before, timeout=30_000)  # re-drawn inputs
     assert lon.input_value() != before
     page.get_by_role("button", name="添加站点").click()
     page.get_by_text("手动添加").first.wait_for(state="attached", timeout=60_000)  # a cell of the sites table
